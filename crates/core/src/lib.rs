@@ -1,0 +1,20 @@
+//! The Resonance domain: creators, their content and metrics, and the scoring model.
+//!
+//! Pure: no I/O, no gRPC, no database. Values that reach these types have been parsed and are
+//! valid; every constant the model uses is a field of a configuration type with a documented
+//! default and source.
+
+#![cfg_attr(test, allow(unused_crate_dependencies, reason = "dev-dependencies serve the integration tests"))]
+
+pub mod account;
+pub mod engagement;
+pub mod error;
+pub mod score;
+pub mod text;
+pub mod tier;
+
+pub use account::{AccountData, ContentFormat, Handle, MetricSnapshot, Platform, Post, Profile};
+pub use engagement::{EngagementBasis, EngagementDefinition, EngagementSummary, PostWindow};
+pub use error::ValidationError;
+pub use score::{CreatorScore, Factor, ScoringConfig, ScoringModel};
+pub use tier::{Tier, TierBounds};

@@ -1,0 +1,229 @@
+//! Scoring messages.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use resonance_core::account::{check_not_future, parse_count};
+use resonance_core::error::WithinField;
+use resonance_core::{
+    AccountData, CreatorScore, EngagementBasis, EngagementDefinition, EngagementSummary, Handle, MetricSnapshot, Post,
+    PostWindow, Profile, ValidationError,
+};
+
+use super::{content_format, duration, non_empty, platform, tier_to_proto, time, timestamp};
+use crate::scoring as pb;
+
+/// The most posts, snapshots or follower profiles one account may carry in a request.
+pub const MAX_ITEMS_PER_ACCOUNT: usize = 10_000;
+
+fn count(raw: i64, field: &str) -> Result<u64, ValidationError> {
+    parse_count(raw).within(field)
+}
+
+fn optional_count(raw: Option<i64>, field: &str) -> Result<Option<u64>, ValidationError> {
+    raw.map(|value| count(value, field)).transpose()
+}
+
+fn observed(ts: Option<&prost_types::Timestamp>, field: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ValidationError> {
+    let at = match ts {
+        Some(ts) => time(ts).within(field)?,
+        None => now,
+    };
+    check_not_future(at, now).within(field)
+}
+
+pub fn profile(value: &pb::Profile, now: DateTime<Utc>) -> Result<Profile, ValidationError> {
+    Ok(Profile {
+        platform: platform(value.platform).within("platform")?,
+        handle: Handle::parse(&value.handle).within("handle")?,
+        external_id: non_empty(&value.external_id),
+        display_name: value.display_name.trim().to_owned(),
+        bio: value.bio.clone(),
+        followers: count(value.followers, "followers")?,
+        following: count(value.following, "following")?,
+        media_count: count(value.media_count, "media_count")?,
+        verified: value.verified,
+        is_private: value.is_private,
+        has_profile_picture: value.has_profile_picture,
+        country: non_empty(&value.country).map(|c| c.to_ascii_uppercase()),
+        language: non_empty(&value.language),
+        categories: value.categories.iter().filter_map(|c| non_empty(c)).collect(),
+        observed_at: observed(value.observed_time.as_ref(), "observed_time", now)?,
+    })
+}
+
+pub fn snapshot(value: &pb::MetricSnapshot, now: DateTime<Utc>) -> Result<MetricSnapshot, ValidationError> {
+    let observed_time = value.observed_time.as_ref().ok_or_else(|| ValidationError::new("observed_time", "is required"))?;
+    Ok(MetricSnapshot {
+        observed_at: observed(Some(observed_time), "observed_time", now)?,
+        followers: count(value.followers, "followers")?,
+        following: count(value.following, "following")?,
+        media_count: count(value.media_count, "media_count")?,
+    })
+}
+
+pub fn post(value: &pb::Post, now: DateTime<Utc>) -> Result<Post, ValidationError> {
+    let external_id = non_empty(&value.external_id).ok_or_else(|| ValidationError::new("external_id", "is required"))?;
+    let posted_time = value.posted_time.as_ref().ok_or_else(|| ValidationError::new("posted_time", "is required"))?;
+    let post = Post {
+        external_id,
+        posted_at: observed(Some(posted_time), "posted_time", now)?,
+        format: content_format(value.format).within("format")?,
+        likes: optional_count(value.likes, "likes")?,
+        comments: optional_count(value.comments, "comments")?,
+        shares: optional_count(value.shares, "shares")?,
+        saves: optional_count(value.saves, "saves")?,
+        views: optional_count(value.views, "views")?,
+        caption: value.caption.clone(),
+        hashtags: value.hashtags.iter().map(|t| resonance_core::text::normalize_tag(t, '#')).filter(|t| !t.is_empty()).collect(),
+        mentions: value.mentions.iter().map(|t| resonance_core::text::normalize_tag(t, '@')).filter(|t| !t.is_empty()).collect(),
+        paid_partnership: value.paid_partnership,
+        url: non_empty(&value.url),
+    };
+    Ok(post.with_tags_from_caption())
+}
+
+fn bounded<'a, T>(items: &'a [T], field: &str) -> Result<&'a [T], ValidationError> {
+    if items.len() > MAX_ITEMS_PER_ACCOUNT {
+        return Err(ValidationError::new(field, format!("at most {MAX_ITEMS_PER_ACCOUNT} items (got {})", items.len())));
+    }
+    Ok(items)
+}
+
+pub fn account_data(value: &pb::AccountData, now: DateTime<Utc>) -> Result<AccountData, ValidationError> {
+    let profile_msg = value.profile.as_ref().ok_or_else(|| ValidationError::new("profile", "is required"))?;
+    let snapshots = bounded(&value.snapshots, "snapshots")?
+        .iter()
+        .enumerate()
+        .map(|(i, s)| snapshot(s, now).within(&format!("snapshots[{i}]")))
+        .collect::<Result<_, _>>()?;
+    let posts = bounded(&value.posts, "posts")?
+        .iter()
+        .enumerate()
+        .map(|(i, p)| post(p, now).within(&format!("posts[{i}]")))
+        .collect::<Result<_, _>>()?;
+    bounded(&value.follower_sample, "follower_sample")?;
+    Ok(AccountData { profile: profile(profile_msg, now).within("profile")?, snapshots, posts })
+}
+
+/// The definition a request asks for; `None` (absent message) means the server default.
+pub fn engagement_definition(value: Option<&pb::EngagementDefinition>) -> Result<Option<EngagementDefinition>, ValidationError> {
+    let Some(value) = value else { return Ok(None) };
+    let basis = match pb::engagement_definition::Basis::try_from(value.basis) {
+        Ok(pb::engagement_definition::Basis::Unspecified | pb::engagement_definition::Basis::Followers) => {
+            EngagementBasis::Followers
+        }
+        Ok(pb::engagement_definition::Basis::Views) => EngagementBasis::Views,
+        Err(_) => return Err(ValidationError::new("basis", format!("unknown value {}", value.basis))),
+    };
+    let window = match (&value.time_window, value.post_window) {
+        (Some(span), _) => {
+            if span.seconds <= 0 || span.nanos < 0 {
+                return Err(ValidationError::new("time_window", "must be positive"));
+            }
+            PostWindow::Within(TimeDelta::try_seconds(span.seconds).ok_or_else(|| ValidationError::new("time_window", "too long"))?)
+        }
+        (None, 0) => EngagementDefinition::default().window,
+        (None, n) => PostWindow::Latest(u32::try_from(n).map_err(|_| ValidationError::new("post_window", "must be positive"))?),
+    };
+    let definition = EngagementDefinition { basis, include_shares: value.include_shares, include_saves: value.include_saves, window };
+    definition.validate().map(Some)
+}
+
+fn engagement_summary(value: &EngagementSummary) -> pb::EngagementSummary {
+    pb::EngagementSummary {
+        definition_id: value.definition_id.clone(),
+        definition: value.definition.clone(),
+        mean_rate: value.mean_rate,
+        median_rate: value.median_rate,
+        view_rate: value.view_rate,
+        sponsored_rate: value.sponsored_rate,
+        organic_rate: value.organic_rate,
+        sponsored_to_organic: value.sponsored_to_organic(),
+        posts_considered: i32::try_from(value.posts_considered).unwrap_or(i32::MAX),
+        sponsored_posts: i32::try_from(value.sponsored_posts).unwrap_or(i32::MAX),
+        posts_per_week: value.posts_per_week,
+        rate_variation: value.rate_variation,
+        mean_likes: value.mean_likes,
+        mean_comments: value.mean_comments,
+    }
+}
+
+pub fn creator_score(value: &CreatorScore) -> pb::CreatorScore {
+    pb::CreatorScore {
+        tier: tier_to_proto(value.tier) as i32,
+        followers: i64::try_from(value.followers).unwrap_or(i64::MAX),
+        engagement: Some(engagement_summary(&value.engagement)),
+        explanation: value
+            .explanation
+            .iter()
+            .map(|f| pb::Factor {
+                name: f.name.clone(),
+                value: f.value,
+                contribution: f.contribution,
+                description: f.description.clone(),
+            })
+            .collect(),
+        data_age: Some(duration(value.data_age)),
+        sample_posts: i32::try_from(value.sample_posts).unwrap_or(i32::MAX),
+        compute_time: Some(timestamp(value.computed_at)),
+        model_version: value.model_version.clone(),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::common::Platform as PbPlatform;
+
+    fn valid_account(now: DateTime<Utc>) -> pb::AccountData {
+        pb::AccountData {
+            profile: Some(pb::Profile {
+                platform: PbPlatform::Instagram as i32,
+                handle: "@Chef.Anna".to_owned(),
+                followers: 20_000,
+                ..Default::default()
+            }),
+            posts: vec![pb::Post {
+                external_id: "p1".to_owned(),
+                posted_time: Some(timestamp(now - TimeDelta::days(1))),
+                likes: Some(100),
+                comments: Some(5),
+                caption: "#ad for @brand".to_owned(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn parses_a_valid_account() {
+        let now = Utc::now();
+        let account = account_data(&valid_account(now), now).expect("valid");
+        assert_eq!(account.profile.handle.as_str(), "chef.anna");
+        assert_eq!(account.profile.observed_at, now);
+        assert_eq!(account.posts[0].hashtags, vec!["ad"]);
+        assert_eq!(account.posts[0].mentions, vec!["brand"]);
+    }
+
+    #[test]
+    fn errors_name_the_field_path() {
+        let now = Utc::now();
+        let mut bad = valid_account(now);
+        bad.posts[0].likes = Some(-3);
+        assert_eq!(account_data(&bad, now).expect_err("negative").field, "posts[0].likes");
+
+        let mut future = valid_account(now);
+        future.posts[0].posted_time = Some(timestamp(now + TimeDelta::days(2)));
+        assert_eq!(account_data(&future, now).expect_err("future").field, "posts[0].posted_time");
+
+        let mut missing = valid_account(now);
+        missing.profile = None;
+        assert_eq!(account_data(&missing, now).expect_err("missing").field, "profile");
+
+        let mut no_platform = valid_account(now);
+        if let Some(profile) = no_platform.profile.as_mut() {
+            profile.platform = 0;
+        }
+        assert_eq!(account_data(&no_platform, now).expect_err("platform").field, "profile.platform");
+    }
+}

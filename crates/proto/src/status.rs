@@ -1,0 +1,45 @@
+//! Turning domain errors into gRPC statuses, in one place.
+
+use resonance_core::ValidationError;
+use tonic::Status;
+
+/// The longest message a status carries; longer ones are cut, so that echoing user input can
+/// never blow up a response.
+pub const MAX_STATUS_MESSAGE: usize = 1_024;
+
+/// Cuts a message to [`MAX_STATUS_MESSAGE`] bytes at a character boundary.
+pub fn cap_message(message: &str) -> String {
+    if message.len() <= MAX_STATUS_MESSAGE {
+        return message.to_owned();
+    }
+    let mut end = MAX_STATUS_MESSAGE;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &message[..end])
+}
+
+/// INVALID_ARGUMENT naming the field: "account.posts[2].likes: must not be negative (got -1)".
+pub fn invalid_argument(error: &ValidationError) -> Status {
+    Status::invalid_argument(cap_message(&error.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_capped_at_a_char_boundary() {
+        let long = "é".repeat(MAX_STATUS_MESSAGE);
+        let capped = cap_message(&long);
+        assert!(capped.len() <= MAX_STATUS_MESSAGE + 3);
+        assert!(capped.ends_with("..."));
+    }
+
+    #[test]
+    fn invalid_argument_names_the_field() {
+        let status = invalid_argument(&ValidationError::new("account.profile.followers", "must not be negative"));
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        assert_eq!(status.message(), "account.profile.followers: must not be negative");
+    }
+}

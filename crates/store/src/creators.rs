@@ -1,0 +1,512 @@
+//! Creators and what they publish: public data, shared by all brands.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use resonance_core::{ContentFormat, Handle, MetricSnapshot, Platform, Post, Profile};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
+};
+
+use crate::StoreError;
+use crate::entity::{creator, metric_snapshot, post};
+
+/// What a write did to one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+/// Rows per INSERT statement; keeps every statement well under SQLite's 32,766 bind variables.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// A stored creator. `profile` is `None` while only posts or snapshots named the account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredCreator {
+    pub id: i64,
+    pub platform: Platform,
+    pub handle: Handle,
+    pub profile: Option<Profile>,
+    pub stored_posts: u64,
+    pub updated_at: DateTime<Utc>,
+}
+
+type Key = (Platform, Handle);
+
+#[derive(Debug)]
+pub struct CreatorRepo<'a> {
+    db: &'a DatabaseConnection,
+}
+
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn to_u64(value: Option<i64>, field: &str) -> Result<u64, StoreError> {
+    let value = value.ok_or_else(|| StoreError::Corrupt(format!("{field} is NULL")))?;
+    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{field} is negative")))
+}
+
+fn optional_u64(value: Option<i64>) -> Option<u64> {
+    value.and_then(|v| u64::try_from(v).ok())
+}
+
+fn join_tags(tags: &[String]) -> String {
+    tags.join(" ")
+}
+
+fn split_tags(joined: &str) -> Vec<String> {
+    joined.split_whitespace().map(str::to_owned).collect()
+}
+
+fn parse_key(row: &creator::Model) -> Result<Key, StoreError> {
+    let platform = row.platform.parse::<Platform>().map_err(|e| StoreError::Corrupt(format!("creators.platform: {e}")))?;
+    let handle = Handle::parse(&row.handle).map_err(|e| StoreError::Corrupt(format!("creators.handle: {e}")))?;
+    Ok((platform, handle))
+}
+
+fn profile_from_row(row: &creator::Model, platform: Platform, handle: Handle) -> Result<Option<Profile>, StoreError> {
+    let Some(observed_at) = row.observed_at else { return Ok(None) };
+    let categories: Vec<String> =
+        serde_json::from_str(&row.categories).map_err(|e| StoreError::Corrupt(format!("creators.categories: {e}")))?;
+    Ok(Some(Profile {
+        platform,
+        handle,
+        external_id: row.external_id.clone(),
+        display_name: row.display_name.clone(),
+        bio: row.bio.clone(),
+        followers: to_u64(row.followers, "creators.followers")?,
+        following: to_u64(row.following, "creators.following")?,
+        media_count: to_u64(row.media_count, "creators.media_count")?,
+        verified: row.verified,
+        is_private: row.is_private,
+        has_profile_picture: row.has_profile_picture,
+        country: row.country.clone(),
+        language: row.language.clone(),
+        categories,
+        observed_at,
+    }))
+}
+
+/// Whether two observations of a profile say the same thing (ignoring when they were made).
+fn same_content(a: &Profile, b: &Profile) -> bool {
+    a.external_id == b.external_id
+        && a.display_name == b.display_name
+        && a.bio == b.bio
+        && a.followers == b.followers
+        && a.following == b.following
+        && a.media_count == b.media_count
+        && a.verified == b.verified
+        && a.is_private == b.is_private
+        && a.has_profile_picture == b.has_profile_picture
+        && a.country == b.country
+        && a.language == b.language
+        && a.categories == b.categories
+}
+
+fn profile_active_model(profile: &Profile, now: DateTime<Utc>) -> creator::ActiveModel {
+    creator::ActiveModel {
+        platform: Set(profile.platform.as_str().to_owned()),
+        handle: Set(profile.handle.as_str().to_owned()),
+        external_id: Set(profile.external_id.clone()),
+        display_name: Set(profile.display_name.clone()),
+        bio: Set(profile.bio.clone()),
+        followers: Set(Some(to_i64(profile.followers))),
+        following: Set(Some(to_i64(profile.following))),
+        media_count: Set(Some(to_i64(profile.media_count))),
+        verified: Set(profile.verified),
+        is_private: Set(profile.is_private),
+        has_profile_picture: Set(profile.has_profile_picture),
+        country: Set(profile.country.clone()),
+        language: Set(profile.language.clone()),
+        categories: Set(serde_json::to_string(&profile.categories).unwrap_or_else(|_| "[]".to_owned())),
+        observed_at: Set(Some(profile.observed_at)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
+fn placeholder_active_model(platform: Platform, handle: &Handle, now: DateTime<Utc>) -> creator::ActiveModel {
+    creator::ActiveModel {
+        platform: Set(platform.as_str().to_owned()),
+        handle: Set(handle.as_str().to_owned()),
+        external_id: Set(None),
+        display_name: Set(String::new()),
+        bio: Set(String::new()),
+        followers: Set(None),
+        following: Set(None),
+        media_count: Set(None),
+        verified: Set(false),
+        is_private: Set(false),
+        has_profile_picture: Set(false),
+        country: Set(None),
+        language: Set(None),
+        categories: Set("[]".to_owned()),
+        observed_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
+fn post_from_row(row: &post::Model) -> Result<Post, StoreError> {
+    Ok(Post {
+        external_id: row.external_id.clone(),
+        posted_at: row.posted_at,
+        format: row.format.parse::<ContentFormat>().map_err(|e| StoreError::Corrupt(format!("posts.format: {e}")))?,
+        likes: optional_u64(row.likes),
+        comments: optional_u64(row.comments),
+        shares: optional_u64(row.shares),
+        saves: optional_u64(row.saves),
+        views: optional_u64(row.views),
+        caption: row.caption.clone(),
+        hashtags: split_tags(&row.hashtags),
+        mentions: split_tags(&row.mentions),
+        paid_partnership: row.paid_partnership,
+        url: row.url.clone(),
+    })
+}
+
+fn post_active_model(creator_id: i64, post: &Post, now: DateTime<Utc>) -> post::ActiveModel {
+    post::ActiveModel {
+        creator_id: Set(creator_id),
+        external_id: Set(post.external_id.clone()),
+        posted_at: Set(post.posted_at),
+        format: Set(post.format.as_str().to_owned()),
+        likes: Set(post.likes.map(to_i64)),
+        comments: Set(post.comments.map(to_i64)),
+        shares: Set(post.shares.map(to_i64)),
+        saves: Set(post.saves.map(to_i64)),
+        views: Set(post.views.map(to_i64)),
+        caption: Set(post.caption.clone()),
+        hashtags: Set(join_tags(&post.hashtags)),
+        mentions: Set(join_tags(&post.mentions)),
+        paid_partnership: Set(post.paid_partnership),
+        url: Set(post.url.clone()),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
+impl<'a> CreatorRepo<'a> {
+    pub(crate) fn new(db: &'a DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// Stored rows for these keys, by key.
+    async fn rows_by_key<C: ConnectionTrait>(db: &C, keys: &[Key]) -> Result<HashMap<Key, creator::Model>, StoreError> {
+        let mut found = HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+            let handles: Vec<&str> = chunk.iter().map(|(_, h)| h.as_str()).collect();
+            let rows = creator::Entity::find().filter(creator::Column::Handle.is_in(handles)).all(db).await?;
+            for row in rows {
+                let key = parse_key(&row)?;
+                if chunk.contains(&key) {
+                    found.insert(key, row);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Makes sure a row exists for each account and returns the ids by key.
+    async fn ensure_ids<C: ConnectionTrait>(db: &C, keys: &[Key], now: DateTime<Utc>) -> Result<HashMap<Key, i64>, StoreError> {
+        let mut unique: Vec<Key> = keys.to_vec();
+        unique.sort();
+        unique.dedup();
+        for chunk in unique.chunks(ROWS_PER_STATEMENT) {
+            creator::Entity::insert_many(chunk.iter().map(|(p, h)| placeholder_active_model(*p, h, now)))
+                .on_conflict(OnConflict::columns([creator::Column::Platform, creator::Column::Handle]).do_nothing().to_owned())
+                .exec_without_returning(db)
+                .await?;
+        }
+        Ok(Self::rows_by_key(db, &unique).await?.into_iter().map(|(k, row)| (k, row.id)).collect())
+    }
+
+    /// Inserts or updates profiles, one outcome per input in order. An observation older than
+    /// the stored one does not overwrite it (so delivery order does not matter) but still adds
+    /// a metric snapshot to the account's history.
+    pub async fn upsert_profiles(&self, profiles: &[Profile], now: DateTime<Utc>) -> Result<Vec<WriteOutcome>, StoreError> {
+        let txn = self.db.begin().await?;
+        let keys: Vec<Key> = profiles.iter().map(|p| (p.platform, p.handle.clone())).collect();
+        let stored = Self::rows_by_key(&txn, &keys).await?;
+        let mut current: HashMap<Key, Option<Profile>> = HashMap::with_capacity(keys.len());
+        for (key, row) in &stored {
+            current.insert(key.clone(), profile_from_row(row, key.0, key.1.clone())?);
+        }
+
+        let mut outcomes = Vec::with_capacity(profiles.len());
+        let mut to_write: HashMap<Key, &Profile> = HashMap::new();
+        for (profile, key) in profiles.iter().zip(&keys) {
+            let existing = current.get(key).cloned().flatten();
+            let outcome = match &existing {
+                None => WriteOutcome::Created,
+                Some(old) if profile.observed_at < old.observed_at => WriteOutcome::Unchanged,
+                Some(old) if same_content(old, profile) => WriteOutcome::Unchanged,
+                Some(_) => WriteOutcome::Updated,
+            };
+            if existing.as_ref().is_none_or(|old| profile.observed_at >= old.observed_at) {
+                current.insert(key.clone(), Some(profile.clone()));
+                to_write.insert(key.clone(), profile);
+            }
+            outcomes.push(outcome);
+        }
+
+        let rows: Vec<&Profile> = to_write.into_values().collect();
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            creator::Entity::insert_many(chunk.iter().map(|p| profile_active_model(p, now)))
+                .on_conflict(
+                    OnConflict::columns([creator::Column::Platform, creator::Column::Handle])
+                        .update_columns([
+                            creator::Column::ExternalId,
+                            creator::Column::DisplayName,
+                            creator::Column::Bio,
+                            creator::Column::Followers,
+                            creator::Column::Following,
+                            creator::Column::MediaCount,
+                            creator::Column::Verified,
+                            creator::Column::IsPrivate,
+                            creator::Column::HasProfilePicture,
+                            creator::Column::Country,
+                            creator::Column::Language,
+                            creator::Column::Categories,
+                            creator::Column::ObservedAt,
+                            creator::Column::UpdatedAt,
+                        ])
+                        .action_and_where(Expr::cust(
+                            "creators.observed_at IS NULL OR excluded.observed_at >= creators.observed_at",
+                        ))
+                        .to_owned(),
+                )
+                .exec_without_returning(&txn)
+                .await?;
+        }
+
+        let ids = Self::ensure_ids(&txn, &keys, now).await?;
+        let snapshots: Vec<(Key, MetricSnapshot)> = profiles
+            .iter()
+            .zip(&keys)
+            .map(|(p, key)| {
+                let snapshot = MetricSnapshot {
+                    observed_at: p.observed_at,
+                    followers: p.followers,
+                    following: p.following,
+                    media_count: p.media_count,
+                };
+                (key.clone(), snapshot)
+            })
+            .collect();
+        Self::insert_snapshots(&txn, &ids, &snapshots).await?;
+        txn.commit().await?;
+        Ok(outcomes)
+    }
+
+    async fn insert_snapshots<C: ConnectionTrait>(
+        db: &C,
+        ids: &HashMap<Key, i64>,
+        snapshots: &[(Key, MetricSnapshot)],
+    ) -> Result<u64, StoreError> {
+        let mut inserted = 0;
+        for chunk in snapshots.chunks(ROWS_PER_STATEMENT) {
+            let models = chunk.iter().filter_map(|(key, s)| {
+                let creator_id = *ids.get(key)?;
+                Some(metric_snapshot::ActiveModel {
+                    creator_id: Set(creator_id),
+                    observed_at: Set(s.observed_at),
+                    followers: Set(to_i64(s.followers)),
+                    following: Set(to_i64(s.following)),
+                    media_count: Set(to_i64(s.media_count)),
+                    ..Default::default()
+                })
+            });
+            inserted += metric_snapshot::Entity::insert_many(models)
+                .on_conflict(
+                    OnConflict::columns([metric_snapshot::Column::CreatorId, metric_snapshot::Column::ObservedAt])
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .exec_without_returning(db)
+                .await?;
+        }
+        Ok(inserted)
+    }
+
+    /// Records metric snapshots; a snapshot already stored for the same account and time is
+    /// left as it is. One outcome per input.
+    pub async fn upsert_snapshots(
+        &self,
+        snapshots: &[(Platform, Handle, MetricSnapshot)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        let txn = self.db.begin().await?;
+        let keyed: Vec<(Key, MetricSnapshot)> = snapshots.iter().map(|(p, h, s)| ((*p, h.clone()), *s)).collect();
+        let keys: Vec<Key> = keyed.iter().map(|(k, _)| k.clone()).collect();
+        let ids = Self::ensure_ids(&txn, &keys, now).await?;
+        let mut existing = std::collections::HashSet::new();
+        let id_list: Vec<i64> = ids.values().copied().collect();
+        for chunk in id_list.chunks(ROWS_PER_STATEMENT) {
+            let rows: Vec<(i64, DateTime<Utc>)> = metric_snapshot::Entity::find()
+                .select_only()
+                .column(metric_snapshot::Column::CreatorId)
+                .column(metric_snapshot::Column::ObservedAt)
+                .filter(metric_snapshot::Column::CreatorId.is_in(chunk.to_vec()))
+                .into_tuple()
+                .all(&txn)
+                .await?;
+            existing.extend(rows);
+        }
+        let mut outcomes = Vec::with_capacity(keyed.len());
+        for (key, snapshot) in &keyed {
+            let id = ids.get(key).copied().unwrap_or_default();
+            outcomes.push(if existing.insert((id, snapshot.observed_at)) { WriteOutcome::Created } else { WriteOutcome::Unchanged });
+        }
+        Self::insert_snapshots(&txn, &ids, &keyed).await?;
+        txn.commit().await?;
+        Ok(outcomes)
+    }
+
+    /// Inserts or updates posts, one outcome per input in order. An account not known yet gets
+    /// a row without a profile, so posts may arrive before the profile.
+    pub async fn upsert_posts(&self, posts: &[(Platform, Handle, Post)], now: DateTime<Utc>) -> Result<Vec<WriteOutcome>, StoreError> {
+        let txn = self.db.begin().await?;
+        let keys: Vec<Key> = posts.iter().map(|(p, h, _)| (*p, h.clone())).collect();
+        let ids = Self::ensure_ids(&txn, &keys, now).await?;
+
+        let mut stored: HashMap<(i64, String), Post> = HashMap::new();
+        let creator_ids: Vec<i64> = ids.values().copied().collect();
+        let external_ids: Vec<&str> = posts.iter().map(|(_, _, p)| p.external_id.as_str()).collect();
+        for chunk in external_ids.chunks(ROWS_PER_STATEMENT) {
+            let rows = post::Entity::find()
+                .filter(post::Column::CreatorId.is_in(creator_ids.clone()))
+                .filter(post::Column::ExternalId.is_in(chunk.to_vec()))
+                .all(&txn)
+                .await?;
+            for row in rows {
+                stored.insert((row.creator_id, row.external_id.clone()), post_from_row(&row)?);
+            }
+        }
+
+        let mut outcomes = Vec::with_capacity(posts.len());
+        let mut to_write: HashMap<(i64, String), &Post> = HashMap::new();
+        for ((_, _, post), key) in posts.iter().zip(&keys) {
+            let creator_id = ids.get(key).copied().ok_or_else(|| StoreError::Corrupt(format!("no id for {}/{}", key.0, key.1)))?;
+            let post_key = (creator_id, post.external_id.clone());
+            let outcome = match stored.get(&post_key) {
+                None => WriteOutcome::Created,
+                Some(old) if old == post => WriteOutcome::Unchanged,
+                Some(_) => WriteOutcome::Updated,
+            };
+            if outcome != WriteOutcome::Unchanged {
+                stored.insert(post_key.clone(), post.clone());
+                to_write.insert(post_key, post);
+            }
+            outcomes.push(outcome);
+        }
+
+        let rows: Vec<(i64, &Post)> = to_write.into_iter().map(|((id, _), p)| (id, p)).collect();
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            post::Entity::insert_many(chunk.iter().map(|(id, p)| post_active_model(*id, p, now)))
+                .on_conflict(
+                    OnConflict::columns([post::Column::CreatorId, post::Column::ExternalId])
+                        .update_columns([
+                            post::Column::PostedAt,
+                            post::Column::Format,
+                            post::Column::Likes,
+                            post::Column::Comments,
+                            post::Column::Shares,
+                            post::Column::Saves,
+                            post::Column::Views,
+                            post::Column::Caption,
+                            post::Column::Hashtags,
+                            post::Column::Mentions,
+                            post::Column::PaidPartnership,
+                            post::Column::Url,
+                            post::Column::UpdatedAt,
+                        ])
+                        .to_owned(),
+                )
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(outcomes)
+    }
+
+    async fn stored(&self, row: creator::Model) -> Result<StoredCreator, StoreError> {
+        let (platform, handle) = parse_key(&row)?;
+        let stored_posts = post::Entity::find().filter(post::Column::CreatorId.eq(row.id)).count(self.db).await?;
+        Ok(StoredCreator {
+            id: row.id,
+            platform,
+            profile: profile_from_row(&row, platform, handle.clone())?,
+            handle,
+            stored_posts,
+            updated_at: row.updated_at,
+        })
+    }
+
+    pub async fn get(&self, id: i64) -> Result<Option<StoredCreator>, StoreError> {
+        match creator::Entity::find_by_id(id).one(self.db).await? {
+            Some(row) => Ok(Some(self.stored(row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn find(&self, platform: Platform, handle: &Handle) -> Result<Option<StoredCreator>, StoreError> {
+        let row = creator::Entity::find()
+            .filter(creator::Column::Platform.eq(platform.as_str()))
+            .filter(creator::Column::Handle.eq(handle.as_str()))
+            .one(self.db)
+            .await?;
+        match row {
+            Some(row) => Ok(Some(self.stored(row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The creator's latest posts, newest first.
+    pub async fn latest_posts(&self, creator_id: i64, limit: u64) -> Result<Vec<Post>, StoreError> {
+        post::Entity::find()
+            .filter(post::Column::CreatorId.eq(creator_id))
+            .order_by_desc(post::Column::PostedAt)
+            .order_by_asc(post::Column::ExternalId)
+            .limit(limit)
+            .all(self.db)
+            .await?
+            .iter()
+            .map(post_from_row)
+            .collect()
+    }
+
+    /// The creator's metric history, oldest first.
+    pub async fn snapshots(&self, creator_id: i64) -> Result<Vec<MetricSnapshot>, StoreError> {
+        let rows = metric_snapshot::Entity::find()
+            .filter(metric_snapshot::Column::CreatorId.eq(creator_id))
+            .order_by_asc(metric_snapshot::Column::ObservedAt)
+            .all(self.db)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(MetricSnapshot {
+                    observed_at: row.observed_at,
+                    followers: to_u64(Some(row.followers), "metric_snapshots.followers")?,
+                    following: to_u64(Some(row.following), "metric_snapshots.following")?,
+                    media_count: to_u64(Some(row.media_count), "metric_snapshots.media_count")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn count(&self) -> Result<u64, StoreError> {
+        Ok(creator::Entity::find().count(self.db).await?)
+    }
+
+    pub async fn count_posts(&self) -> Result<u64, StoreError> {
+        Ok(post::Entity::find().count(self.db).await?)
+    }
+}

@@ -1,0 +1,7 @@
+//! Table mappings. Each table's schema is owned by the migrations; these mirror it.
+
+pub mod creator;
+pub mod dead_letter;
+pub mod ingest_job;
+pub mod metric_snapshot;
+pub mod post;

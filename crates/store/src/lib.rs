@@ -1,0 +1,159 @@
+//! Resonance storage: sea-orm entities, migrations and repositories.
+//!
+//! SQLite (a file, WAL mode) is the embedded default; PostgreSQL is selected by a
+//! `postgres://` database URL. Every query here runs on both.
+
+#![cfg_attr(test, allow(unused_crate_dependencies, reason = "dev-dependencies serve the integration tests"))]
+
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm_migration::MigratorTrait;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+pub mod creators;
+pub mod entity;
+pub mod ingest;
+mod migration;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use creators::{CreatorRepo, StoredCreator, WriteOutcome};
+pub use ingest::{DeadLetterInput, IngestRepo, JobCounts, JobState, StoredDeadLetter, StoredJob};
+pub use migration::Migrator;
+
+/// Storage errors. `Unavailable` is the database being unreachable or overloaded (worth a retry);
+/// `Database` is anything else the database refused; `Corrupt` is stored data that no longer
+/// parses as a domain value.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database unavailable: {0}")]
+    Unavailable(DbErr),
+    #[error("database error: {0}")]
+    Database(DbErr),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error("invalid database configuration: {0}")]
+    Config(String),
+}
+
+impl From<DbErr> for StoreError {
+    fn from(error: DbErr) -> Self {
+        match error {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => StoreError::Unavailable(error),
+            other => StoreError::Database(other),
+        }
+    }
+}
+
+/// The `[database]` configuration section.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` (created if missing) or `postgres://USER@HOST:PORT/DB`.
+    pub url: SecretString,
+    /// Pool size.
+    pub max_connections: u32,
+    /// How long a query waits for a pooled connection before failing as unavailable.
+    #[serde(with = "humantime_serde")]
+    pub acquire_timeout: Duration,
+    /// Apply pending migrations when a service starts (`resonance migrate` does it explicitly).
+    pub migrate_on_start: bool,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: SecretString::from("sqlite://resonance.db"),
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+            migrate_on_start: true,
+        }
+    }
+}
+
+impl DatabaseConfig {
+    pub fn with_url(url: &str) -> Self {
+        Self { url: SecretString::from(url), ..Self::default() }
+    }
+}
+
+/// How long SQLite waits on a lock held by another connection before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A connection pool to the system of record, with its repositories.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    pub async fn connect(config: &DatabaseConfig) -> Result<Self, StoreError> {
+        let url = config.url.expose_secret();
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(StoreError::Config(
+                "database.url must start with sqlite:, postgres:// or postgresql://".to_owned(),
+            ));
+        }
+        if config.max_connections == 0 {
+            return Err(StoreError::Config("database.max_connections must be at least 1".to_owned()));
+        }
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(config.max_connections)
+            .min_connections(1)
+            .acquire_timeout(config.acquire_timeout)
+            .connect_timeout(config.acquire_timeout)
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|sqlite| {
+                sqlite
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                    .foreign_keys(true)
+            });
+        let db = Database::connect(options).await?;
+        Ok(Self { db })
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// Names of migrations not applied yet.
+    pub async fn pending_migrations(&self) -> Result<Vec<String>, StoreError> {
+        let pending = Migrator::get_pending_migrations(&self.db).await?;
+        Ok(pending.iter().map(|m| m.name().to_owned()).collect())
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await.map_err(|e| StoreError::Unavailable(e))
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self.db.get_database_backend() {
+            DbBackend::Postgres => "postgres",
+            DbBackend::Sqlite => "sqlite",
+            _ => "other",
+        }
+    }
+
+    pub fn creators(&self) -> CreatorRepo<'_> {
+        CreatorRepo::new(&self.db)
+    }
+
+    pub fn ingest(&self) -> IngestRepo<'_> {
+        IngestRepo::new(&self.db)
+    }
+
+    pub async fn close(self) -> Result<(), StoreError> {
+        self.db.close().await?;
+        Ok(())
+    }
+}

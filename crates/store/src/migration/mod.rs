@@ -1,0 +1,16 @@
+//! Schema migrations. Each is self-contained: it names its own tables and columns and never
+//! imports today's entities, so that it still means the same thing after the entities change.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_creators_posts_ingest;
+
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_creators_posts_ingest::Migration)]
+    }
+}

@@ -1,0 +1,85 @@
+//! A fresh database per test: a temporary SQLite file, or, when RESONANCE_TEST_DATABASE_URL
+//! names a PostgreSQL server (for example `postgres://postgres@127.0.0.1:5432/postgres`), a new
+//! database on it that is dropped again when the test is done.
+
+use std::path::PathBuf;
+
+use sea_orm::{ConnectionTrait, Database};
+
+use crate::{DatabaseConfig, Store, StoreError};
+
+/// The environment variable that selects PostgreSQL for the tests.
+pub const TEST_DATABASE_URL: &str = "RESONANCE_TEST_DATABASE_URL";
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The backends this run covers: SQLite always, PostgreSQL when configured.
+pub fn backends() -> Vec<Backend> {
+    let mut backends = vec![Backend::Sqlite];
+    if std::env::var(TEST_DATABASE_URL).is_ok_and(|url| !url.is_empty()) {
+        backends.push(Backend::Postgres);
+    }
+    backends
+}
+
+/// A database that exists for one test. Call [`TestDatabase::drop_database`] at the end (a
+/// PostgreSQL database left behind by a failed test is named `resonance_test_*`).
+#[derive(Debug)]
+pub struct TestDatabase {
+    pub config: DatabaseConfig,
+    backend: Backend,
+    admin_url: Option<String>,
+    name: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    pub async fn create(backend: Backend) -> Result<Self, StoreError> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().map_err(|e| StoreError::Config(e.to_string()))?;
+                let path: PathBuf = dir.path().join("resonance.db");
+                let config = DatabaseConfig::with_url(&format!("sqlite://{}", path.display()));
+                Ok(Self { config, backend, admin_url: None, name: path.display().to_string(), _dir: Some(dir) })
+            }
+            Backend::Postgres => {
+                let admin_url = std::env::var(TEST_DATABASE_URL)
+                    .map_err(|_| StoreError::Config(format!("{TEST_DATABASE_URL} is not set")))?;
+                let name = format!("resonance_test_{}", uuid::Uuid::now_v7().simple());
+                let admin = Database::connect(admin_url.as_str()).await?;
+                admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+                admin.close().await?;
+                let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
+                let config = DatabaseConfig::with_url(&format!("{base}/{name}"));
+                Ok(Self { config, backend, admin_url: Some(admin_url), name, _dir: None })
+            }
+        }
+    }
+
+    /// Creates the database, connects and migrates.
+    pub async fn store(backend: Backend) -> Result<(Self, Store), StoreError> {
+        let database = Self::create(backend).await?;
+        let store = Store::connect(&database.config).await?;
+        store.migrate().await?;
+        Ok((database, store))
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Drops a PostgreSQL test database (a SQLite file goes with its temporary directory).
+    pub async fn drop_database(self) -> Result<(), StoreError> {
+        if let Some(admin_url) = &self.admin_url {
+            let admin = Database::connect(admin_url.as_str()).await?;
+            admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).await?;
+            admin.close().await?;
+        }
+        Ok(())
+    }
+}
