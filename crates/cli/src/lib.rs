@@ -1,1 +1,11 @@
+//! The Resonance process: configuration, telemetry, and the servers it runs. The `resonance`
+//! binary is a thin layer over this library, and the end-to-end tests start the same
+//! [`app::Application`] in-process.
 
+#![cfg_attr(test, allow(unused_crate_dependencies, reason = "dev-dependencies serve the integration tests"))]
+
+pub mod app;
+pub mod commands;
+pub mod config;
+pub mod server;
+pub mod telemetry;

@@ -119,8 +119,8 @@ impl ScoringModel {
     pub const VERSION: &'static str = "resonance-score/1";
 
     pub fn new(config: &ScoringConfig) -> Result<Self, ValidationError> {
-        let default_definition = config.engagement.definition().within("scoring.engagement")?;
-        let tiers = config.tiers.validate().within("scoring")?;
+        let default_definition = config.engagement.definition().within("engagement")?;
+        let tiers = config.tiers.validate()?;
         let mut disclosure_hashtags: Vec<String> =
             config.disclosure_hashtags.iter().map(|tag| normalize_tag(tag, '#')).filter(|t| !t.is_empty()).collect();
         disclosure_hashtags.sort();
@@ -270,6 +270,6 @@ mod tests {
         let mut config = ScoringConfig::default();
         config.engagement.post_window = 0;
         let error = ScoringModel::new(&config).expect_err("zero window");
-        assert_eq!(error.field, "scoring.engagement.post_window");
+        assert_eq!(error.field, "engagement.post_window");
     }
 }

@@ -27,7 +27,7 @@ impl Tier {
 /// (nano < 10k <= micro < 500k <= macro < 1M <= mega); vendors disagree (HypeAuditor puts micro
 /// at 10k-50k, Later x Fohr at 10k-100k), hence configurable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct TierBounds {
     pub micro_min: u64,
     pub macro_min: u64,

@@ -1,1 +1,25 @@
+//! Ingestion: the IngestService push API and JSONL file imports. Every record has a natural
+//! key and is upserted, so repeating an input changes nothing; bad records are dead-lettered
+//! with their position and the rest proceed.
 
+#![cfg_attr(test, allow(unused_crate_dependencies, reason = "dev-dependencies serve the integration tests"))]
+
+pub mod import;
+pub mod jsonl;
+pub mod pipeline;
+pub mod record;
+mod service;
+
+pub use import::{ImportSummary, import_jsonl};
+pub use pipeline::{Outcome, Pipeline};
+pub use service::IngestApi;
+
+use resonance_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("cannot read {0}: {1}")]
+    Io(String, std::io::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -1,0 +1,130 @@
+//! Building and running the services: `build` connects, migrates and binds (port 0 allowed)
+//! and exposes the bound addresses; `run_until_stopped` serves until the shutdown signal.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use resonance_core::ScoringModel;
+use resonance_ingest::IngestApi;
+use resonance_proto::campaign::campaign_service_server::SERVICE_NAME as CAMPAIGN_SERVICE;
+use resonance_proto::ingest::ingest_service_server::SERVICE_NAME as INGEST_SERVICE;
+use resonance_proto::roster::roster_service_server::SERVICE_NAME as ROSTER_SERVICE;
+use resonance_proto::scoring::scoring_service_server::SERVICE_NAME as SCORING_SERVICE;
+use resonance_proto::tonic::service::Routes;
+use resonance_roster::{CampaignApi, RosterApi};
+use resonance_scoring::ScoringApi;
+use resonance_store::Store;
+use tokio::task::JoinSet;
+
+use crate::config::Settings;
+use crate::server::{BoundServer, Shutdown};
+
+/// Which parts this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Every service in one process (the embedded default).
+    All,
+    Scoring,
+    Roster,
+    Ingest,
+}
+
+impl Role {
+    fn runs(self, part: Role) -> bool {
+        self == Role::All || self == part
+    }
+}
+
+/// Connects to the database named by the settings, migrating if configured to.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    let store = Store::connect(&settings.database).await.context("cannot open the database")?;
+    if settings.database.migrate_on_start {
+        store.migrate().await.context("cannot apply migrations")?;
+    } else {
+        let pending = store.pending_migrations().await?;
+        anyhow::ensure!(pending.is_empty(), "the database needs migrations ({}); run `resonance migrate`", pending.join(", "));
+    }
+    Ok(store)
+}
+
+/// The bound, ready-to-serve parts of one process.
+#[derive(Debug)]
+pub struct Application {
+    settings: Settings,
+    servers: Vec<BoundServer>,
+    store: Store,
+}
+
+impl Application {
+    pub async fn build(settings: Settings, role: Role) -> anyhow::Result<Self> {
+        let store = open_store(&settings).await?;
+        let limit = settings.server.max_message_bytes;
+        let mut servers = Vec::new();
+        if role.runs(Role::Scoring) {
+            let model = Arc::new(ScoringModel::new(&settings.scoring.model).context("scoring.model")?);
+            let routes = Routes::new(ScoringApi::new(store.clone(), model).into_server(limit));
+            servers.push(BoundServer::bind("scoring", settings.scoring.listen, routes, vec![SCORING_SERVICE]).await?);
+        }
+        if role.runs(Role::Roster) {
+            let routes = Routes::new(RosterApi.into_server(limit)).add_service(CampaignApi.into_server(limit));
+            servers.push(BoundServer::bind("roster", settings.roster.listen, routes, vec![ROSTER_SERVICE, CAMPAIGN_SERVICE]).await?);
+        }
+        if role.runs(Role::Ingest) {
+            let routes = Routes::new(IngestApi::new(store.clone()).into_server(limit));
+            servers.push(BoundServer::bind("ingest", settings.ingest.listen, routes, vec![INGEST_SERVICE]).await?);
+        }
+        Ok(Self { settings, servers, store })
+    }
+
+    /// The bound address of a server ("scoring", "roster", "ingest"), if this process runs it.
+    pub fn addr(&self, name: &str) -> Option<SocketAddr> {
+        self.servers.iter().find(|s| s.name == name).map(BoundServer::addr)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves until `shutdown`. If one server fails, the others are stopped too and the error
+    /// is returned.
+    pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
+        let (stop_all, stopped) = crate::server::shutdown_channel();
+        let mut tasks = JoinSet::new();
+        for server in self.servers {
+            let name = server.name;
+            let settings = self.settings.server.clone();
+            let stopped = stopped.clone();
+            tasks.spawn(async move { (name, server.run_until_stopped(settings, stopped).await) });
+        }
+        tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                shutdown.wait().await;
+                stop_all.trigger();
+            }
+        });
+        let mut failure = None;
+        while let Some(ended) = tasks.join_next().await {
+            match ended {
+                Ok((name, Ok(()))) => tracing::info!(server = name, "server ended"),
+                Ok((name, Err(error))) => {
+                    tracing::error!(server = name, error = %format!("{error:#}"), "server failed");
+                    failure.get_or_insert(error.context(format!("{name} server failed")));
+                }
+                Err(join_error) => {
+                    tracing::error!(%join_error, "server task panicked");
+                    failure.get_or_insert(anyhow::anyhow!("a server task panicked: {join_error}"));
+                }
+            }
+            if failure.is_some() {
+                // Stop the rest; the process is no longer whole.
+                tasks.abort_all();
+            }
+        }
+        if let Err(error) = self.store.close().await {
+            tracing::warn!(%error, "closing the database pool failed");
+        }
+        failure.map_or(Ok(()), Err)
+    }
+}

@@ -1,0 +1,139 @@
+//! One gRPC server: the services it is given plus health and reflection, with the configured
+//! deadline, message-size and concurrency limits, and a graceful, bounded shutdown.
+
+use std::net::SocketAddr;
+
+use resonance_proto::tonic::service::Routes;
+use resonance_proto::tonic::transport::Server;
+use resonance_proto::tonic::transport::server::TcpIncoming;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tonic_health::ServingStatus;
+use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::load_shed::LoadShedLayer;
+
+use crate::config::ServerSettings;
+
+/// A shutdown signal shared by every part of the process.
+#[derive(Debug, Clone)]
+pub struct Shutdown(watch::Receiver<bool>);
+
+/// Triggers a [`Shutdown`].
+#[derive(Debug)]
+pub struct ShutdownTrigger(watch::Sender<bool>);
+
+pub fn shutdown_channel() -> (ShutdownTrigger, Shutdown) {
+    let (sender, receiver) = watch::channel(false);
+    (ShutdownTrigger(sender), Shutdown(receiver))
+}
+
+impl ShutdownTrigger {
+    pub fn trigger(&self) {
+        self.0.send_replace(true);
+    }
+}
+
+impl Shutdown {
+    /// Resolves once shutdown is triggered (or its trigger is dropped).
+    pub async fn wait(mut self) {
+        // An error means the trigger was dropped, which also means stop.
+        let _ = self.0.wait_for(|stop| *stop).await;
+    }
+}
+
+/// A server bound to its port, not yet serving.
+#[derive(Debug)]
+pub struct BoundServer {
+    pub name: &'static str,
+    listener: TcpListener,
+    addr: SocketAddr,
+    routes: Routes,
+    service_names: Vec<&'static str>,
+}
+
+impl BoundServer {
+    /// Binds `listen` (port 0 picks a free port) for `routes`, whose gRPC service names are
+    /// `service_names` (reported by the health service).
+    pub async fn bind(
+        name: &'static str,
+        listen: SocketAddr,
+        routes: Routes,
+        service_names: Vec<&'static str>,
+    ) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("{name}: cannot listen on {listen}: {e}"))?;
+        let addr = listener.local_addr()?;
+        Ok(Self { name, listener, addr, routes, service_names })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown`, then: health turns NOT_SERVING, after `drain_delay` the listener
+    /// closes, in-flight calls get `shutdown_grace` to finish, and the server returns.
+    pub async fn run_until_stopped(self, settings: ServerSettings, shutdown: Shutdown) -> anyhow::Result<()> {
+        let (health, health_service) = tonic_health::server::health_reporter();
+        for service in &self.service_names {
+            health.set_service_status(*service, ServingStatus::Serving).await;
+        }
+        let reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(resonance_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(resonance_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1alpha()?;
+
+        // Calls beyond the limit are refused at once (RESOURCE_EXHAUSTED) rather than queued.
+        let limits = ServiceBuilder::new()
+            .layer(LoadShedLayer::new())
+            .layer(GlobalConcurrencyLimitLayer::new(settings.max_concurrent_calls))
+            .into_inner();
+        let router = Server::builder()
+            .timeout(settings.request_timeout)
+            .max_concurrent_streams(settings.max_concurrent_streams)
+            .layer(limits)
+            .add_routes(self.routes)
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha);
+
+        let (stop_accepting, stop_signal) = tokio::sync::oneshot::channel::<()>();
+        let incoming = TcpIncoming::from(self.listener).with_nodelay(Some(true));
+        let mut serving = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async move {
+            let _ = stop_signal.await;
+        }));
+        let name = self.name;
+        tracing::info!(server = name, addr = %self.addr, "serving");
+
+        tokio::select! {
+            ended = &mut serving => {
+                // The server stopped without being asked to.
+                ended??;
+                anyhow::bail!("{name} server stopped unexpectedly");
+            }
+            () = shutdown.wait() => {}
+        }
+
+        tracing::info!(server = name, "shutting down: health is NOT_SERVING");
+        health.set_service_status("", ServingStatus::NotServing).await;
+        for service in &self.service_names {
+            health.set_service_status(*service, ServingStatus::NotServing).await;
+        }
+        tokio::time::sleep(settings.drain_delay).await;
+        let _ = stop_accepting.send(());
+        match tokio::time::timeout(settings.shutdown_grace, &mut serving).await {
+            Ok(ended) => {
+                ended??;
+                tracing::info!(server = name, "stopped");
+            }
+            Err(_) => {
+                serving.abort();
+                tracing::warn!(server = name, grace = ?settings.shutdown_grace, "calls still running after the grace period were cut");
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,214 @@
+//! The canonical JSONL record format: one JSON object per line, with a `type` of `profile`,
+//! `snapshot` or `post`, the account as top-level `platform` and `handle`, and otherwise the
+//! field names of the protobuf messages (resonance.scoring.v1.Profile, MetricSnapshot, Post).
+//! Times are RFC 3339 strings.
+//!
+//! ```json
+//! {"type":"profile","platform":"instagram","handle":"chef.anna","followers":25000,"following":310,"media_count":120,"observed_time":"2026-11-01T00:00:00Z"}
+//! {"type":"post","platform":"instagram","handle":"chef.anna","external_id":"p1","posted_time":"2026-10-30T12:00:00Z","likes":900,"comments":40,"caption":"Lunch #ad"}
+//! {"type":"snapshot","platform":"instagram","handle":"chef.anna","observed_time":"2026-10-01T00:00:00Z","followers":24000,"following":300,"media_count":110}
+//! ```
+
+use chrono::{DateTime, Utc};
+use resonance_core::{Platform, ValidationError};
+use resonance_proto::common::CreatorRef;
+use resonance_proto::ingest::{PostRecord, ProfileRecord, Record, SnapshotRecord, record::Kind};
+use resonance_proto::{convert, scoring as pb};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Line {
+    Profile(ProfileLine),
+    Snapshot(SnapshotLine),
+    Post(PostLine),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileLine {
+    platform: String,
+    handle: String,
+    #[serde(default)]
+    external_id: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    bio: String,
+    followers: i64,
+    #[serde(default)]
+    following: i64,
+    #[serde(default)]
+    media_count: i64,
+    #[serde(default)]
+    verified: bool,
+    #[serde(default)]
+    is_private: bool,
+    #[serde(default)]
+    has_profile_picture: bool,
+    #[serde(default)]
+    country: String,
+    #[serde(default)]
+    language: String,
+    #[serde(default)]
+    categories: Vec<String>,
+    observed_time: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnapshotLine {
+    platform: String,
+    handle: String,
+    observed_time: DateTime<Utc>,
+    followers: i64,
+    #[serde(default)]
+    following: i64,
+    #[serde(default)]
+    media_count: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PostLine {
+    platform: String,
+    handle: String,
+    external_id: String,
+    posted_time: DateTime<Utc>,
+    #[serde(default)]
+    format: String,
+    likes: Option<i64>,
+    comments: Option<i64>,
+    shares: Option<i64>,
+    saves: Option<i64>,
+    views: Option<i64>,
+    #[serde(default)]
+    caption: String,
+    #[serde(default)]
+    hashtags: Vec<String>,
+    #[serde(default)]
+    mentions: Vec<String>,
+    #[serde(default)]
+    paid_partnership: bool,
+    #[serde(default)]
+    url: String,
+}
+
+fn platform(raw: &str) -> Result<i32, ValidationError> {
+    let platform: Platform = raw.parse().map_err(|e: ValidationError| e.within("platform"))?;
+    Ok(convert::platform_to_proto(platform) as i32)
+}
+
+fn account(platform_name: &str, handle: &str) -> Result<CreatorRef, ValidationError> {
+    Ok(CreatorRef { platform: platform(platform_name)?, handle: handle.to_owned() })
+}
+
+fn format(raw: &str) -> Result<i32, ValidationError> {
+    let format: resonance_core::ContentFormat = raw.parse().map_err(|e: ValidationError| e.within("format"))?;
+    Ok(convert::content_format_to_proto(format) as i32)
+}
+
+/// Parses one line into a wire record. Errors name the JSON field.
+pub fn parse_line(line: &str) -> Result<Record, ValidationError> {
+    let deserializer = &mut serde_json::Deserializer::from_str(line);
+    let parsed: Line = serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let field = if path == "." { String::new() } else { path };
+        ValidationError::new(field, format!("invalid JSON: {}", error.into_inner()))
+    })?;
+    let kind = match parsed {
+        Line::Profile(p) => Kind::Profile(ProfileRecord {
+            profile: Some(pb::Profile {
+                platform: platform(&p.platform)?,
+                handle: p.handle,
+                external_id: p.external_id,
+                display_name: p.display_name,
+                bio: p.bio,
+                followers: p.followers,
+                following: p.following,
+                media_count: p.media_count,
+                verified: p.verified,
+                is_private: p.is_private,
+                has_profile_picture: p.has_profile_picture,
+                country: p.country,
+                language: p.language,
+                categories: p.categories,
+                observed_time: p.observed_time.map(convert::timestamp),
+            }),
+        }),
+        Line::Snapshot(s) => Kind::Snapshot(SnapshotRecord {
+            account: Some(account(&s.platform, &s.handle)?),
+            snapshot: Some(pb::MetricSnapshot {
+                observed_time: Some(convert::timestamp(s.observed_time)),
+                followers: s.followers,
+                following: s.following,
+                media_count: s.media_count,
+            }),
+        }),
+        Line::Post(p) => Kind::Post(PostRecord {
+            account: Some(account(&p.platform, &p.handle)?),
+            post: Some(pb::Post {
+                external_id: p.external_id,
+                posted_time: Some(convert::timestamp(p.posted_time)),
+                format: format(&p.format)?,
+                likes: p.likes,
+                comments: p.comments,
+                shares: p.shares,
+                saves: p.saves,
+                views: p.views,
+                caption: p.caption,
+                hashtags: p.hashtags,
+                mentions: p.mentions,
+                paid_partnership: p.paid_partnership,
+                url: p.url,
+            }),
+        }),
+    };
+    Ok(Record { kind: Some(kind) })
+}
+
+/// Maps a wire field path ("post.post.likes", "post.account.handle") to the JSONL field name
+/// ("likes", "handle"), since a line is flat.
+pub fn line_field(wire_path: &str) -> String {
+    let mut segments: Vec<&str> = wire_path.split('.').collect();
+    if segments.len() >= 3 && matches!(segments[1], "profile" | "snapshot" | "post" | "account") {
+        segments.drain(..2);
+    }
+    segments.join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_each_kind() {
+        let profile = parse_line(r#"{"type":"profile","platform":"instagram","handle":"anna","followers":10}"#).expect("profile");
+        assert!(matches!(profile.kind, Some(Kind::Profile(_))));
+        let post = parse_line(
+            r#"{"type":"post","platform":"tiktok","handle":"anna","external_id":"1","posted_time":"2026-01-01T00:00:00Z","likes":3,"format":"video"}"#,
+        )
+        .expect("post");
+        assert!(matches!(post.kind, Some(Kind::Post(_))));
+    }
+
+    #[test]
+    fn errors_name_the_json_field() {
+        let error = parse_line(r#"{"type":"profile","platform":"instagram","handle":"anna","followers":"many"}"#).expect_err("type");
+        assert_eq!(error.field, "followers");
+        let error = parse_line(r#"{"type":"profile","platform":"myspace","handle":"anna","followers":1}"#).expect_err("platform");
+        assert_eq!(error.field, "platform");
+        let error = parse_line(r#"{"type":"profile","platform":"instagram","handle":"a","followers":1,"folowers":2}"#).expect_err("unknown");
+        assert!(error.message.contains("folowers"), "{error}");
+        let error = parse_line("{not json").expect_err("syntax");
+        assert!(error.message.starts_with("invalid JSON"), "{error}");
+    }
+
+    #[test]
+    fn wire_paths_become_line_fields() {
+        assert_eq!(line_field("post.post.likes"), "likes");
+        assert_eq!(line_field("post.account.handle"), "handle");
+        assert_eq!(line_field("profile.profile.observed_time"), "observed_time");
+        assert_eq!(line_field("kind"), "kind");
+    }
+}
