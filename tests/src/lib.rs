@@ -1,1 +1,73 @@
+//! The end-to-end test harness: the real application, in-process, on port 0, with a fresh
+//! database (SQLite, or PostgreSQL when RESONANCE_TEST_DATABASE_URL is set).
 
+#![cfg_attr(test, allow(unused_crate_dependencies, reason = "dev-dependencies serve the test targets"))]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use resonance_cli::app::{Application, Role};
+use resonance_cli::config::Settings;
+use resonance_cli::server::{ShutdownTrigger, shutdown_channel};
+use resonance_proto::tonic::transport::{Channel, Endpoint};
+use resonance_store::Store;
+use resonance_store::testing::{Backend, TestDatabase};
+use tokio::task::JoinHandle;
+
+pub use resonance_store::testing::backends;
+
+/// A running application for one test.
+#[derive(Debug)]
+pub struct TestApp {
+    pub scoring: SocketAddr,
+    pub roster: SocketAddr,
+    pub ingest: SocketAddr,
+    pub store: Store,
+    trigger: ShutdownTrigger,
+    running: JoinHandle<anyhow::Result<()>>,
+    database: TestDatabase,
+}
+
+impl TestApp {
+    /// Starts every service with default settings but ephemeral ports.
+    pub async fn spawn(backend: Backend) -> anyhow::Result<Self> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> anyhow::Result<Self> {
+        let database = TestDatabase::create(backend).await?;
+        let mut settings = Settings::default();
+        settings.database = database.config.clone();
+        let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
+        settings.scoring.listen = any_port;
+        settings.roster.listen = any_port;
+        settings.ingest.listen = any_port;
+        adjust(&mut settings);
+        let app = Application::build(settings, Role::All).await?;
+        let address = |name: &str| app.addr(name).ok_or_else(|| anyhow::anyhow!("{name} is not running"));
+        let (scoring, roster, ingest) = (address("scoring")?, address("roster")?, address("ingest")?);
+        let store = app.store().clone();
+        let (trigger, shutdown) = shutdown_channel();
+        let running = tokio::spawn(app.run_until_stopped(shutdown));
+        Ok(Self { scoring, roster, ingest, store, trigger, running, database })
+    }
+
+    /// A channel to one of the servers (they are listening already: no waiting needed).
+    pub async fn channel(&self, addr: SocketAddr) -> anyhow::Result<Channel> {
+        Ok(Endpoint::from_shared(format!("http://{addr}"))?.connect_timeout(Duration::from_secs(5)).connect().await?)
+    }
+
+    /// Starts the graceful shutdown without waiting for it.
+    pub fn begin_shutdown(&self) {
+        self.trigger.trigger();
+    }
+
+    /// Shuts down, waits for the servers to stop, and drops the test database.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.trigger.trigger();
+        self.running.await??;
+        self.store.close().await?;
+        self.database.drop_database().await?;
+        Ok(())
+    }
+}

@@ -16,17 +16,19 @@ use resonance_proto::ingest::{PostRecord, ProfileRecord, Record, SnapshotRecord,
 use resonance_proto::{convert, scoring as pb};
 use serde::Deserialize;
 
+/// The record type, read first so that the record itself can be parsed with field paths
+/// (serde cannot track paths through an internally tagged enum).
 #[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum Line {
-    Profile(ProfileLine),
-    Snapshot(SnapshotLine),
-    Post(PostLine),
+struct Tag<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<&'a str>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProfileLine {
+    #[serde(rename = "type")]
+    _kind: serde::de::IgnoredAny,
     platform: String,
     handle: String,
     #[serde(default)]
@@ -58,6 +60,8 @@ struct ProfileLine {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SnapshotLine {
+    #[serde(rename = "type")]
+    _kind: serde::de::IgnoredAny,
     platform: String,
     handle: String,
     observed_time: DateTime<Utc>,
@@ -71,6 +75,8 @@ struct SnapshotLine {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PostLine {
+    #[serde(rename = "type")]
+    _kind: serde::de::IgnoredAny,
     platform: String,
     handle: String,
     external_id: String,
@@ -108,14 +114,31 @@ fn format(raw: &str) -> Result<i32, ValidationError> {
     Ok(convert::content_format_to_proto(format) as i32)
 }
 
-/// Parses one line into a wire record. Errors name the JSON field.
-pub fn parse_line(line: &str) -> Result<Record, ValidationError> {
+enum Line {
+    Profile(ProfileLine),
+    Snapshot(SnapshotLine),
+    Post(PostLine),
+}
+
+fn fields<T: serde::de::DeserializeOwned>(line: &str) -> Result<T, ValidationError> {
     let deserializer = &mut serde_json::Deserializer::from_str(line);
-    let parsed: Line = serde_path_to_error::deserialize(deserializer).map_err(|error| {
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
         let field = if path == "." { String::new() } else { path };
         ValidationError::new(field, format!("invalid JSON: {}", error.into_inner()))
-    })?;
+    })
+}
+
+/// Parses one line into a wire record. Errors name the JSON field.
+pub fn parse_line(line: &str) -> Result<Record, ValidationError> {
+    let tag: Tag<'_> = serde_json::from_str(line).map_err(|e| ValidationError::new("", format!("invalid JSON: {e}")))?;
+    let parsed = match tag.kind {
+        Some("profile") => Line::Profile(fields(line)?),
+        Some("snapshot") => Line::Snapshot(fields(line)?),
+        Some("post") => Line::Post(fields(line)?),
+        Some(other) => return Err(ValidationError::new("type", format!("unknown record type {other:?} (expected profile, snapshot or post)"))),
+        None => return Err(ValidationError::new("type", "is required (profile, snapshot or post)")),
+    };
     let kind = match parsed {
         Line::Profile(p) => Kind::Profile(ProfileRecord {
             profile: Some(pb::Profile {

@@ -1,0 +1,141 @@
+#![allow(unused_crate_dependencies, reason = "integration tests link every dependency of the package")]
+
+//! What operators and client developers rely on: health, reflection, limits, and a graceful
+//! shutdown that fails no call.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use resonance_proto::common::Platform;
+use resonance_proto::scoring::scoring_service_client::ScoringServiceClient;
+use resonance_proto::scoring::{AccountData, Profile, ScoreAccountRequest};
+use resonance_proto::tonic::Code;
+use resonance_store::testing::Backend;
+use resonance_tests::TestApp;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
+use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+use tonic_reflection::pb::v1::ServerReflectionRequest;
+
+fn score_request(followers: i64) -> ScoreAccountRequest {
+    ScoreAccountRequest {
+        account: Some(AccountData {
+            profile: Some(Profile { platform: Platform::Instagram as i32, handle: "steady".to_owned(), followers, ..Default::default() }),
+            ..Default::default()
+        }),
+        engagement_definition: None,
+    }
+}
+
+async fn status_of(app: &TestApp, addr: std::net::SocketAddr, service: &str) -> i32 {
+    let mut health = HealthClient::new(app.channel(addr).await.expect("connect"));
+    let response: HealthCheckResponse =
+        health.check(HealthCheckRequest { service: service.to_owned() }).await.expect("health check").into_inner();
+    response.status
+}
+
+#[tokio::test]
+async fn every_server_reports_health_and_serves_reflection() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("app starts");
+    let serving = ServingStatus::Serving as i32;
+    assert_eq!(status_of(&app, app.scoring, "resonance.scoring.v1.ScoringService").await, serving);
+    assert_eq!(status_of(&app, app.roster, "resonance.roster.v1.RosterService").await, serving);
+    assert_eq!(status_of(&app, app.roster, "resonance.campaign.v1.CampaignService").await, serving);
+    assert_eq!(status_of(&app, app.ingest, "resonance.ingest.v1.IngestService").await, serving);
+    assert_eq!(status_of(&app, app.ingest, "").await, serving);
+
+    let mut reflection = ServerReflectionClient::new(app.channel(app.scoring).await.expect("connect"));
+    let request = ServerReflectionRequest { host: String::new(), message_request: Some(MessageRequest::ListServices(String::new())) };
+    let mut responses = reflection.server_reflection_info(futures::stream::iter(vec![request])).await.expect("reflection").into_inner();
+    let Some(Ok(response)) = responses.next().await else { panic!("no reflection response") };
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else { panic!("unexpected response") };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    assert!(names.contains(&"resonance.scoring.v1.ScoringService".to_owned()), "{names:?}");
+    assert!(names.contains(&"grpc.health.v1.Health".to_owned()), "{names:?}");
+    app.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn bad_input_gets_invalid_argument_naming_the_field_and_oversized_messages_are_refused() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.server.max_message_bytes = 64 * 1024).await.expect("app starts");
+    let mut scoring = ScoringServiceClient::new(app.channel(app.scoring).await.expect("connect"));
+    let error = scoring.score_account(score_request(-3)).await.expect_err("negative followers");
+    assert_eq!(error.code(), Code::InvalidArgument);
+    assert_eq!(error.message(), "account.profile.followers: must not be negative (got -3)");
+
+    let mut huge = score_request(1_000);
+    if let Some(profile) = huge.account.as_mut().and_then(|a| a.profile.as_mut()) {
+        profile.bio = "x".repeat(128 * 1024);
+    }
+    let error = scoring.score_account(huge).await.expect_err("too large");
+    assert_eq!(error.code(), Code::OutOfRange, "{error:?}");
+    // The server is still healthy and serving.
+    assert!(scoring.score_account(score_request(1_000)).await.is_ok());
+    app.stop().await.expect("clean stop");
+}
+
+/// A client that sends calls back to back and, like a load balancer, stops routing to the
+/// server once its health turns NOT_SERVING. No call may fail, and the server must stop
+/// within its drain delay plus grace period.
+#[tokio::test]
+async fn shutdown_under_steady_traffic_fails_no_call_and_ends_within_its_bound() {
+    let drain_delay = Duration::from_millis(300);
+    let grace = Duration::from_secs(2);
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.server.drain_delay = drain_delay;
+        s.server.shutdown_grace = grace;
+    })
+    .await
+    .expect("app starts");
+    let channel = app.channel(app.scoring).await.expect("connect");
+    let ok = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let routing = Arc::new(std::sync::atomic::AtomicBool::new(true));
+
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        let mut scoring = ScoringServiceClient::new(channel.clone());
+        let (ok, failed, routing) = (ok.clone(), failed.clone(), routing.clone());
+        clients.push(tokio::spawn(async move {
+            while routing.load(Ordering::SeqCst) {
+                match scoring.score_account(score_request(50_000)).await {
+                    Ok(_) => ok.fetch_add(1, Ordering::SeqCst),
+                    Err(_) => failed.fetch_add(1, Ordering::SeqCst),
+                };
+            }
+        }));
+    }
+    let mut health = HealthClient::new(app.channel(app.scoring).await.expect("connect"));
+    let mut watch = health
+        .watch(HealthCheckRequest { service: "resonance.scoring.v1.ScoringService".to_owned() })
+        .await
+        .expect("watch")
+        .into_inner();
+    assert_eq!(watch.next().await.and_then(Result::ok).map(|r| r.status), Some(ServingStatus::Serving as i32));
+    while ok.load(Ordering::SeqCst) < 50 {
+        tokio::task::yield_now().await;
+    }
+
+    let started = Instant::now();
+    app.begin_shutdown();
+    let next = watch.next().await.and_then(Result::ok).map(|r| r.status);
+    assert_eq!(next, Some(ServingStatus::NotServing as i32));
+    routing.store(false, Ordering::SeqCst);
+    for client in clients {
+        client.await.expect("client task");
+    }
+    drop(watch);
+    drop(health);
+    drop(channel);
+    app.stop().await.expect("clean stop");
+    let took = started.elapsed();
+
+    assert_eq!(failed.load(Ordering::SeqCst), 0, "calls failed during shutdown");
+    assert!(ok.load(Ordering::SeqCst) >= 50);
+    assert!(took < drain_delay + grace, "shutdown took {took:?}");
+}
