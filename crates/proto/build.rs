@@ -22,7 +22,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     compiler.include_source_info(true).include_imports(true);
     compiler.open_files(PROTOS)?;
 
-    fs::write(out_dir.join("resonance_descriptor.bin"), compiler.encode_file_descriptor_set())?;
+    fs::write(
+        out_dir.join("resonance_descriptor.bin"),
+        compiler.encode_file_descriptor_set(),
+    )?;
     for file in compiler.files() {
         if let Some(path) = file.path() {
             println!("cargo:rerun-if-changed={}", path.display());

@@ -1,7 +1,13 @@
 //! The end-to-end test harness: the real application, in-process, on port 0, with a fresh
 //! database (SQLite, or PostgreSQL when RESONANCE_TEST_DATABASE_URL is set).
 
-#![cfg_attr(test, allow(unused_crate_dependencies, reason = "dev-dependencies serve the test targets"))]
+#![cfg_attr(
+    test,
+    allow(
+        unused_crate_dependencies,
+        reason = "dev-dependencies serve the test targets"
+    )
+)]
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -34,27 +40,47 @@ impl TestApp {
         Self::spawn_with(backend, |_| {}).await
     }
 
-    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> anyhow::Result<Self> {
+    pub async fn spawn_with(
+        backend: Backend,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> anyhow::Result<Self> {
         let database = TestDatabase::create(backend).await?;
-        let mut settings = Settings::default();
-        settings.database = database.config.clone();
+        let mut settings = Settings {
+            database: database.config.clone(),
+            ..Settings::default()
+        };
         let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
         settings.scoring.listen = any_port;
         settings.roster.listen = any_port;
         settings.ingest.listen = any_port;
         adjust(&mut settings);
         let app = Application::build(settings, Role::All).await?;
-        let address = |name: &str| app.addr(name).ok_or_else(|| anyhow::anyhow!("{name} is not running"));
-        let (scoring, roster, ingest) = (address("scoring")?, address("roster")?, address("ingest")?);
+        let address = |name: &str| {
+            app.addr(name)
+                .ok_or_else(|| anyhow::anyhow!("{name} is not running"))
+        };
+        let (scoring, roster, ingest) =
+            (address("scoring")?, address("roster")?, address("ingest")?);
         let store = app.store().clone();
         let (trigger, shutdown) = shutdown_channel();
         let running = tokio::spawn(app.run_until_stopped(shutdown));
-        Ok(Self { scoring, roster, ingest, store, trigger, running, database })
+        Ok(Self {
+            scoring,
+            roster,
+            ingest,
+            store,
+            trigger,
+            running,
+            database,
+        })
     }
 
     /// A channel to one of the servers (they are listening already: no waiting needed).
     pub async fn channel(&self, addr: SocketAddr) -> anyhow::Result<Channel> {
-        Ok(Endpoint::from_shared(format!("http://{addr}"))?.connect_timeout(Duration::from_secs(5)).connect().await?)
+        Ok(Endpoint::from_shared(format!("http://{addr}"))?
+            .connect_timeout(Duration::from_secs(5))
+            .connect()
+            .await?)
     }
 
     /// Starts the graceful shutdown without waiting for it.

@@ -1,4 +1,7 @@
-#![allow(unused_crate_dependencies, reason = "integration tests link every dependency of the package")]
+#![allow(
+    unused_crate_dependencies,
+    reason = "integration tests link every dependency of the package"
+)]
 
 //! What operators and client developers rely on: health, reflection, limits, and a graceful
 //! shutdown that fails no call.
@@ -17,15 +20,20 @@ use resonance_tests::TestApp;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
+use tonic_reflection::pb::v1::ServerReflectionRequest;
 use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-use tonic_reflection::pb::v1::ServerReflectionRequest;
 
 fn score_request(followers: i64) -> ScoreAccountRequest {
     ScoreAccountRequest {
         account: Some(AccountData {
-            profile: Some(Profile { platform: Platform::Instagram as i32, handle: "steady".to_owned(), followers, ..Default::default() }),
+            profile: Some(Profile {
+                platform: Platform::Instagram as i32,
+                handle: "steady".to_owned(),
+                followers,
+                ..Default::default()
+            }),
             ..Default::default()
         }),
         engagement_definition: None,
@@ -34,8 +42,13 @@ fn score_request(followers: i64) -> ScoreAccountRequest {
 
 async fn status_of(app: &TestApp, addr: std::net::SocketAddr, service: &str) -> i32 {
     let mut health = HealthClient::new(app.channel(addr).await.expect("connect"));
-    let response: HealthCheckResponse =
-        health.check(HealthCheckRequest { service: service.to_owned() }).await.expect("health check").into_inner();
+    let response: HealthCheckResponse = health
+        .check(HealthCheckRequest {
+            service: service.to_owned(),
+        })
+        .await
+        .expect("health check")
+        .into_inner();
     response.status
 }
 
@@ -43,30 +56,68 @@ async fn status_of(app: &TestApp, addr: std::net::SocketAddr, service: &str) -> 
 async fn every_server_reports_health_and_serves_reflection() {
     let app = TestApp::spawn(Backend::Sqlite).await.expect("app starts");
     let serving = ServingStatus::Serving as i32;
-    assert_eq!(status_of(&app, app.scoring, "resonance.scoring.v1.ScoringService").await, serving);
-    assert_eq!(status_of(&app, app.roster, "resonance.roster.v1.RosterService").await, serving);
-    assert_eq!(status_of(&app, app.roster, "resonance.campaign.v1.CampaignService").await, serving);
-    assert_eq!(status_of(&app, app.ingest, "resonance.ingest.v1.IngestService").await, serving);
+    assert_eq!(
+        status_of(&app, app.scoring, "resonance.scoring.v1.ScoringService").await,
+        serving
+    );
+    assert_eq!(
+        status_of(&app, app.roster, "resonance.roster.v1.RosterService").await,
+        serving
+    );
+    assert_eq!(
+        status_of(&app, app.roster, "resonance.campaign.v1.CampaignService").await,
+        serving
+    );
+    assert_eq!(
+        status_of(&app, app.ingest, "resonance.ingest.v1.IngestService").await,
+        serving
+    );
     assert_eq!(status_of(&app, app.ingest, "").await, serving);
 
-    let mut reflection = ServerReflectionClient::new(app.channel(app.scoring).await.expect("connect"));
-    let request = ServerReflectionRequest { host: String::new(), message_request: Some(MessageRequest::ListServices(String::new())) };
-    let mut responses = reflection.server_reflection_info(futures::stream::iter(vec![request])).await.expect("reflection").into_inner();
-    let Some(Ok(response)) = responses.next().await else { panic!("no reflection response") };
-    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else { panic!("unexpected response") };
+    let mut reflection =
+        ServerReflectionClient::new(app.channel(app.scoring).await.expect("connect"));
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = reflection
+        .server_reflection_info(futures::stream::iter(vec![request]))
+        .await
+        .expect("reflection")
+        .into_inner();
+    let Some(Ok(response)) = responses.next().await else {
+        panic!("no reflection response")
+    };
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("unexpected response")
+    };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    assert!(names.contains(&"resonance.scoring.v1.ScoringService".to_owned()), "{names:?}");
-    assert!(names.contains(&"grpc.health.v1.Health".to_owned()), "{names:?}");
+    assert!(
+        names.contains(&"resonance.scoring.v1.ScoringService".to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"grpc.health.v1.Health".to_owned()),
+        "{names:?}"
+    );
     app.stop().await.expect("clean stop");
 }
 
 #[tokio::test]
 async fn bad_input_gets_invalid_argument_naming_the_field_and_oversized_messages_are_refused() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.server.max_message_bytes = 64 * 1024).await.expect("app starts");
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.server.max_message_bytes = 64 * 1024)
+        .await
+        .expect("app starts");
     let mut scoring = ScoringServiceClient::new(app.channel(app.scoring).await.expect("connect"));
-    let error = scoring.score_account(score_request(-3)).await.expect_err("negative followers");
+    let error = scoring
+        .score_account(score_request(-3))
+        .await
+        .expect_err("negative followers");
     assert_eq!(error.code(), Code::InvalidArgument);
-    assert_eq!(error.message(), "account.profile.followers: must not be negative (got -3)");
+    assert_eq!(
+        error.message(),
+        "account.profile.followers: must not be negative (got -3)"
+    );
 
     let mut huge = score_request(1_000);
     if let Some(profile) = huge.account.as_mut().and_then(|a| a.profile.as_mut()) {
@@ -112,11 +163,16 @@ async fn shutdown_under_steady_traffic_fails_no_call_and_ends_within_its_bound()
     }
     let mut health = HealthClient::new(app.channel(app.scoring).await.expect("connect"));
     let mut watch = health
-        .watch(HealthCheckRequest { service: "resonance.scoring.v1.ScoringService".to_owned() })
+        .watch(HealthCheckRequest {
+            service: "resonance.scoring.v1.ScoringService".to_owned(),
+        })
         .await
         .expect("watch")
         .into_inner();
-    assert_eq!(watch.next().await.and_then(Result::ok).map(|r| r.status), Some(ServingStatus::Serving as i32));
+    assert_eq!(
+        watch.next().await.and_then(Result::ok).map(|r| r.status),
+        Some(ServingStatus::Serving as i32)
+    );
     while ok.load(Ordering::SeqCst) < 50 {
         tokio::task::yield_now().await;
     }
@@ -135,7 +191,11 @@ async fn shutdown_under_steady_traffic_fails_no_call_and_ends_within_its_bound()
     app.stop().await.expect("clean stop");
     let took = started.elapsed();
 
-    assert_eq!(failed.load(Ordering::SeqCst), 0, "calls failed during shutdown");
+    assert_eq!(
+        failed.load(Ordering::SeqCst),
+        0,
+        "calls failed during shutdown"
+    );
     assert!(ok.load(Ordering::SeqCst) >= 50);
     assert!(took < drain_delay + grace, "shutdown took {took:?}");
 }

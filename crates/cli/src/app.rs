@@ -38,12 +38,18 @@ impl Role {
 
 /// Connects to the database named by the settings, migrating if configured to.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
-    let store = Store::connect(&settings.database).await.context("cannot open the database")?;
+    let store = Store::connect(&settings.database)
+        .await
+        .context("cannot open the database")?;
     if settings.database.migrate_on_start {
         store.migrate().await.context("cannot apply migrations")?;
     } else {
         let pending = store.pending_migrations().await?;
-        anyhow::ensure!(pending.is_empty(), "the database needs migrations ({}); run `resonance migrate`", pending.join(", "));
+        anyhow::ensure!(
+            pending.is_empty(),
+            "the database needs migrations ({}); run `resonance migrate`",
+            pending.join(", ")
+        );
     }
     Ok(store)
 }
@@ -62,24 +68,57 @@ impl Application {
         let limit = settings.server.max_message_bytes;
         let mut servers = Vec::new();
         if role.runs(Role::Scoring) {
-            let model = Arc::new(ScoringModel::new(&settings.scoring.model).context("scoring.model")?);
+            let model =
+                Arc::new(ScoringModel::new(&settings.scoring.model).context("scoring.model")?);
             let routes = Routes::new(ScoringApi::new(store.clone(), model).into_server(limit));
-            servers.push(BoundServer::bind("scoring", settings.scoring.listen, routes, vec![SCORING_SERVICE]).await?);
+            servers.push(
+                BoundServer::bind(
+                    "scoring",
+                    settings.scoring.listen,
+                    routes,
+                    vec![SCORING_SERVICE],
+                )
+                .await?,
+            );
         }
         if role.runs(Role::Roster) {
-            let routes = Routes::new(RosterApi.into_server(limit)).add_service(CampaignApi.into_server(limit));
-            servers.push(BoundServer::bind("roster", settings.roster.listen, routes, vec![ROSTER_SERVICE, CAMPAIGN_SERVICE]).await?);
+            let routes = Routes::new(RosterApi.into_server(limit))
+                .add_service(CampaignApi.into_server(limit));
+            servers.push(
+                BoundServer::bind(
+                    "roster",
+                    settings.roster.listen,
+                    routes,
+                    vec![ROSTER_SERVICE, CAMPAIGN_SERVICE],
+                )
+                .await?,
+            );
         }
         if role.runs(Role::Ingest) {
             let routes = Routes::new(IngestApi::new(store.clone()).into_server(limit));
-            servers.push(BoundServer::bind("ingest", settings.ingest.listen, routes, vec![INGEST_SERVICE]).await?);
+            servers.push(
+                BoundServer::bind(
+                    "ingest",
+                    settings.ingest.listen,
+                    routes,
+                    vec![INGEST_SERVICE],
+                )
+                .await?,
+            );
         }
-        Ok(Self { settings, servers, store })
+        Ok(Self {
+            settings,
+            servers,
+            store,
+        })
     }
 
     /// The bound address of a server ("scoring", "roster", "ingest"), if this process runs it.
     pub fn addr(&self, name: &str) -> Option<SocketAddr> {
-        self.servers.iter().find(|s| s.name == name).map(BoundServer::addr)
+        self.servers
+            .iter()
+            .find(|s| s.name == name)
+            .map(BoundServer::addr)
     }
 
     pub fn store(&self) -> &Store {

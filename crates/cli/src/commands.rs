@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use clap::{Parser, Subcommand};
 use crate::app::{Application, Role, open_store};
 use crate::config::Settings;
 use crate::server::{ShutdownTrigger, shutdown_channel};
 use crate::telemetry;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
 
 /// Resonance: engagement-first influencer scoring, discovery and campaign planning.
 #[derive(Debug, Parser)]
@@ -53,7 +53,10 @@ pub fn main() -> ExitCode {
         }
     };
     telemetry::init(&settings.telemetry);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("resonance: cannot start the async runtime: {error}");
@@ -77,15 +80,23 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Roster => Role::Roster,
         Command::Ingest => Role::Ingest,
         Command::Migrate => {
-            let store = resonance_store::Store::connect(&settings.database).await.context("cannot open the database")?;
+            let store = resonance_store::Store::connect(&settings.database)
+                .await
+                .context("cannot open the database")?;
             let pending = store.pending_migrations().await?;
             store.migrate().await?;
-            println!("applied {} migration(s) on {}", pending.len(), store.backend());
+            println!(
+                "applied {} migration(s) on {}",
+                pending.len(),
+                store.backend()
+            );
             return Ok(ExitCode::SUCCESS);
         }
         Command::Import { file } => return import(&settings, &file).await,
         Command::Config => {
-            println!("{settings:#?}");
+            use std::io::Write as _;
+            // A closed pipe (`resonance config | head`) is not an error worth a panic.
+            let _ = writeln!(std::io::stdout(), "{settings:#?}");
             return Ok(ExitCode::SUCCESS);
         }
     };
@@ -104,7 +115,10 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
 /// The first SIGINT or SIGTERM starts a graceful shutdown; a second exits at once.
 async fn on_signals(trigger: ShutdownTrigger) {
     let first = wait_for_signal().await;
-    tracing::info!(signal = first, "shutdown requested; a second signal exits at once");
+    tracing::info!(
+        signal = first,
+        "shutdown requested; a second signal exits at once"
+    );
     trigger.trigger();
     let second = wait_for_signal().await;
     tracing::warn!(signal = second, "second signal: exiting now");
@@ -112,14 +126,15 @@ async fn on_signals(trigger: ShutdownTrigger) {
 }
 
 async fn wait_for_signal() -> &'static str {
-    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(terminate) => terminate,
-        Err(error) => {
-            tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the process");
-            let _ = tokio::signal::ctrl_c().await;
-            return "SIGINT";
-        }
-    };
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(terminate) => terminate,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the process");
+                let _ = tokio::signal::ctrl_c().await;
+                return "SIGINT";
+            }
+        };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => "SIGINT",
         _ = terminate.recv() => "SIGTERM",
@@ -131,15 +146,32 @@ async fn import(settings: &Settings, file: &std::path::Path) -> anyhow::Result<E
     let total_bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     let started = std::time::Instant::now();
     let summary = resonance_ingest::import_jsonl(&store, file, |bytes, counts| {
-        let percent = if total_bytes == 0 { 100.0 } else { bytes as f64 * 100.0 / total_bytes as f64 };
+        let percent = if total_bytes == 0 {
+            100.0
+        } else {
+            bytes as f64 * 100.0 / total_bytes as f64
+        };
         let rate = counts.total() as f64 / started.elapsed().as_secs_f64().max(1e-3);
-        eprint!("\rimporting {}: {percent:5.1}% ({} records, {rate:.0}/s)   ", file.display(), counts.total());
+        eprint!(
+            "\rimporting {}: {percent:5.1}% ({} records, {rate:.0}/s)   ",
+            file.display(),
+            counts.total()
+        );
     })
     .await?;
     eprintln!();
     for rejection in &summary.rejections {
-        let field = if rejection.field.is_empty() { String::new() } else { format!("{}: ", rejection.field) };
-        eprintln!("{} {}: {field}{}", file.display(), rejection.position, rejection.message);
+        let field = if rejection.field.is_empty() {
+            String::new()
+        } else {
+            format!("{}: ", rejection.field)
+        };
+        eprintln!(
+            "{} {}: {field}{}",
+            file.display(),
+            rejection.position,
+            rejection.message
+        );
     }
     let counts = summary.counts;
     println!(

@@ -71,7 +71,10 @@ pub struct ScoringSettings {
 
 impl Default for ScoringSettings {
     fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 50051)), model: ScoringConfig::default() }
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            model: ScoringConfig::default(),
+        }
     }
 }
 
@@ -81,8 +84,12 @@ impl Default for Settings {
             database: DatabaseConfig::default(),
             server: ServerSettings::default(),
             scoring: ScoringSettings::default(),
-            roster: ListenSettings { listen: SocketAddr::from(([127, 0, 0, 1], 50052)) },
-            ingest: ListenSettings { listen: SocketAddr::from(([127, 0, 0, 1], 50053)) },
+            roster: ListenSettings {
+                listen: SocketAddr::from(([127, 0, 0, 1], 50052)),
+            },
+            ingest: ListenSettings {
+                listen: SocketAddr::from(([127, 0, 0, 1], 50053)),
+            },
             telemetry: TelemetrySettings::default(),
         }
     }
@@ -106,7 +113,10 @@ pub struct TelemetrySettings {
 
 impl Default for TelemetrySettings {
     fn default() -> Self {
-        Self { format: LogFormat::Human, filter: "info".to_owned() }
+        Self {
+            format: LogFormat::Human,
+            filter: "info".to_owned(),
+        }
     }
 }
 
@@ -126,15 +136,24 @@ impl Settings {
     }
 
     /// As [`Settings::load`], with the environment given (for tests).
-    pub fn load_from(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
         let mut builder = config::Config::builder();
         if let Some(file) = file {
             if !file.exists() {
-                return Err(ConfigError::Invalid(format!("config file {} does not exist", file.display())));
+                return Err(ConfigError::Invalid(format!(
+                    "config file {} does not exist",
+                    file.display()
+                )));
             }
             builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml));
         }
-        let env: config::Map<String, String> = env.into_iter().filter(|(key, _)| key.starts_with("RESONANCE__")).collect();
+        let env: config::Map<String, String> = env
+            .into_iter()
+            .filter(|(key, _)| key.starts_with("RESONANCE__"))
+            .collect();
         builder = builder.add_source(
             config::Environment::with_prefix(ENV_PREFIX)
                 .prefix_separator("__")
@@ -142,23 +161,36 @@ impl Settings {
                 .try_parsing(true)
                 .source(Some(env)),
         );
-        let raw = builder.build().map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        let settings: Settings = raw.try_deserialize().map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let raw = builder
+            .build()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let settings: Settings = raw
+            .try_deserialize()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         settings.validate()
     }
 
     fn validate(self) -> Result<Self, ConfigError> {
-        resonance_core::ScoringModel::new(&self.scoring.model).map_err(|e| ConfigError::Invalid(format!("scoring.model.{e}")))?;
+        resonance_core::ScoringModel::new(&self.scoring.model)
+            .map_err(|e| ConfigError::Invalid(format!("scoring.model.{e}")))?;
         let positive = [
             ("server.max_message_bytes", self.server.max_message_bytes),
-            ("server.max_concurrent_calls", self.server.max_concurrent_calls),
-            ("database.max_connections", self.database.max_connections as usize),
+            (
+                "server.max_concurrent_calls",
+                self.server.max_concurrent_calls,
+            ),
+            (
+                "database.max_connections",
+                self.database.max_connections as usize,
+            ),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return Err(ConfigError::Invalid(format!("{key} must be at least 1")));
         }
         if self.server.request_timeout.is_zero() {
-            return Err(ConfigError::Invalid("server.request_timeout must be positive".to_owned()));
+            return Err(ConfigError::Invalid(
+                "server.request_timeout must be positive".to_owned(),
+            ));
         }
         Ok(self)
     }
@@ -169,7 +201,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -183,32 +218,64 @@ mod tests {
     fn environment_overrides_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("resonance.toml");
-        std::fs::write(&file, "[server]\nrequest_timeout = \"5s\"\nmax_concurrent_calls = 8\n").expect("write");
-        let settings = Settings::load_from(Some(&file), env(&[("RESONANCE__SERVER__MAX_CONCURRENT_CALLS", "16")])).expect("load");
+        std::fs::write(
+            &file,
+            "[server]\nrequest_timeout = \"5s\"\nmax_concurrent_calls = 8\n",
+        )
+        .expect("write");
+        let settings = Settings::load_from(
+            Some(&file),
+            env(&[("RESONANCE__SERVER__MAX_CONCURRENT_CALLS", "16")]),
+        )
+        .expect("load");
         assert_eq!(settings.server.request_timeout, Duration::from_secs(5));
         assert_eq!(settings.server.max_concurrent_calls, 16);
     }
 
     #[test]
     fn nested_model_keys_come_from_the_environment() {
-        let settings =
-            Settings::load_from(None, env(&[("RESONANCE__SCORING__MODEL__TIERS__MICRO_MIN", "5000")])).expect("load");
+        let settings = Settings::load_from(
+            None,
+            env(&[("RESONANCE__SCORING__MODEL__TIERS__MICRO_MIN", "5000")]),
+        )
+        .expect("load");
         assert_eq!(settings.scoring.model.tiers.micro_min, 5000);
     }
 
     #[test]
     fn unknown_keys_are_named() {
-        let error = Settings::load_from(None, env(&[("RESONANCE__SERVER__MAX_CONCURENT_CALLS", "3")])).expect_err("typo");
+        let error = Settings::load_from(
+            None,
+            env(&[("RESONANCE__SERVER__MAX_CONCURENT_CALLS", "3")]),
+        )
+        .expect_err("typo");
         assert!(error.to_string().contains("max_concurent_calls"), "{error}");
     }
 
     #[test]
     fn invalid_values_are_named() {
-        let error = Settings::load_from(None, env(&[("RESONANCE__SERVER__MAX_CONCURRENT_CALLS", "many")])).expect_err("nan");
-        assert!(error.to_string().contains("max_concurrent_calls"), "{error}");
-        let error = Settings::load_from(None, env(&[("RESONANCE__SCORING__MODEL__ENGAGEMENT__POST_WINDOW", "0")])).expect_err("zero");
-        assert!(error.to_string().contains("scoring.model.engagement.post_window"), "{error}");
-        let error = Settings::load_from(None, env(&[("RESONANCE__SCORING__LISTEN", "nowhere")])).expect_err("addr");
+        let error = Settings::load_from(
+            None,
+            env(&[("RESONANCE__SERVER__MAX_CONCURRENT_CALLS", "many")]),
+        )
+        .expect_err("nan");
+        assert!(
+            error.to_string().contains("max_concurrent_calls"),
+            "{error}"
+        );
+        let error = Settings::load_from(
+            None,
+            env(&[("RESONANCE__SCORING__MODEL__ENGAGEMENT__POST_WINDOW", "0")]),
+        )
+        .expect_err("zero");
+        assert!(
+            error
+                .to_string()
+                .contains("scoring.model.engagement.post_window"),
+            "{error}"
+        );
+        let error = Settings::load_from(None, env(&[("RESONANCE__SCORING__LISTEN", "nowhere")]))
+            .expect_err("addr");
         assert!(error.to_string().contains("listen"), "{error}");
     }
 }

@@ -2,7 +2,13 @@
 //! binary is a thin layer over this library, and the end-to-end tests start the same
 //! [`app::Application`] in-process.
 
-#![cfg_attr(test, allow(unused_crate_dependencies, reason = "dev-dependencies serve the integration tests"))]
+#![cfg_attr(
+    test,
+    allow(
+        unused_crate_dependencies,
+        reason = "dev-dependencies serve the integration tests"
+    )
+)]
 
 pub mod app;
 pub mod commands;

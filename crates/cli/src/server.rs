@@ -61,9 +61,17 @@ impl BoundServer {
         routes: Routes,
         service_names: Vec<&'static str>,
     ) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("{name}: cannot listen on {listen}: {e}"))?;
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("{name}: cannot listen on {listen}: {e}"))?;
         let addr = listener.local_addr()?;
-        Ok(Self { name, listener, addr, routes, service_names })
+        Ok(Self {
+            name,
+            listener,
+            addr,
+            routes,
+            service_names,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -72,10 +80,16 @@ impl BoundServer {
 
     /// Serves until `shutdown`, then: health turns NOT_SERVING, after `drain_delay` the listener
     /// closes, in-flight calls get `shutdown_grace` to finish, and the server returns.
-    pub async fn run_until_stopped(self, settings: ServerSettings, shutdown: Shutdown) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        settings: ServerSettings,
+        shutdown: Shutdown,
+    ) -> anyhow::Result<()> {
         let (health, health_service) = tonic_health::server::health_reporter();
         for service in &self.service_names {
-            health.set_service_status(*service, ServingStatus::Serving).await;
+            health
+                .set_service_status(*service, ServingStatus::Serving)
+                .await;
         }
         let reflection_v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(resonance_proto::FILE_DESCRIPTOR_SET)
@@ -89,7 +103,9 @@ impl BoundServer {
         // Calls beyond the limit are refused at once (RESOURCE_EXHAUSTED) rather than queued.
         let limits = ServiceBuilder::new()
             .layer(LoadShedLayer::new())
-            .layer(GlobalConcurrencyLimitLayer::new(settings.max_concurrent_calls))
+            .layer(GlobalConcurrencyLimitLayer::new(
+                settings.max_concurrent_calls,
+            ))
             .into_inner();
         let router = Server::builder()
             .timeout(settings.request_timeout)
@@ -118,9 +134,13 @@ impl BoundServer {
         }
 
         tracing::info!(server = name, "shutting down: health is NOT_SERVING");
-        health.set_service_status("", ServingStatus::NotServing).await;
+        health
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
         for service in &self.service_names {
-            health.set_service_status(*service, ServingStatus::NotServing).await;
+            health
+                .set_service_status(*service, ServingStatus::NotServing)
+                .await;
         }
         tokio::time::sleep(settings.drain_delay).await;
         let _ = stop_accepting.send(());

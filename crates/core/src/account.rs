@@ -46,7 +46,10 @@ impl Platform {
 
     /// Platforms whose content is mostly video, where engagement over views is the usual measure.
     pub fn is_video_first(self) -> bool {
-        matches!(self, Platform::TikTok | Platform::YouTube | Platform::Twitch)
+        matches!(
+            self,
+            Platform::TikTok | Platform::YouTube | Platform::Twitch
+        )
     }
 }
 
@@ -72,7 +75,9 @@ impl FromStr for Platform {
             _ => {
                 return Err(ValidationError::new(
                     "",
-                    format!("unknown platform {raw:?} (expected one of instagram, tiktok, youtube, x, facebook, twitch, blog)"),
+                    format!(
+                        "unknown platform {raw:?} (expected one of instagram, tiktok, youtube, x, facebook, twitch, blog)"
+                    ),
                 ));
             }
         };
@@ -95,10 +100,19 @@ impl Handle {
             return Err(ValidationError::new("", "must not be empty"));
         }
         if trimmed.chars().count() > Self::MAX_LEN {
-            return Err(ValidationError::new("", format!("must be at most {} characters", Self::MAX_LEN)));
+            return Err(ValidationError::new(
+                "",
+                format!("must be at most {} characters", Self::MAX_LEN),
+            ));
         }
-        if let Some(bad) = trimmed.chars().find(|c| !(c.is_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
-            return Err(ValidationError::new("", format!("must not contain {bad:?}")));
+        if let Some(bad) = trimmed
+            .chars()
+            .find(|c| !(c.is_alphanumeric() || matches!(c, '.' | '_' | '-')))
+        {
+            return Err(ValidationError::new(
+                "",
+                format!("must not contain {bad:?}"),
+            ));
         }
         Ok(Handle(trimmed.to_lowercase()))
     }
@@ -156,7 +170,9 @@ impl FromStr for ContentFormat {
             _ => {
                 return Err(ValidationError::new(
                     "",
-                    format!("unknown format {raw:?} (expected post, carousel, video, reel, story, blog_post or live)"),
+                    format!(
+                        "unknown format {raw:?} (expected post, carousel, video, reel, story, blog_post or live)"
+                    ),
                 ));
             }
         };
@@ -240,16 +256,23 @@ pub struct AccountData {
 pub const MAX_CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 
 /// Refuses a timestamp later than `now` plus the allowed clock skew.
-pub fn check_not_future(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<DateTime<Utc>, ValidationError> {
+pub fn check_not_future(
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, ValidationError> {
     if at > now + MAX_CLOCK_SKEW {
-        return Err(ValidationError::new("", format!("{} is in the future", at.to_rfc3339())));
+        return Err(ValidationError::new(
+            "",
+            format!("{} is in the future", at.to_rfc3339()),
+        ));
     }
     Ok(at)
 }
 
 /// Parses a count that must not be negative.
 pub fn parse_count(raw: i64) -> Result<u64, ValidationError> {
-    u64::try_from(raw).map_err(|_| ValidationError::new("", format!("must not be negative (got {raw})")))
+    u64::try_from(raw)
+        .map_err(|_| ValidationError::new("", format!("must not be negative (got {raw})")))
 }
 
 #[cfg(test)]
@@ -258,7 +281,10 @@ mod tests {
 
     #[test]
     fn handles_are_normalized() {
-        assert_eq!(Handle::parse(" @Chef.Anna ").map(|h| h.to_string()), Ok("chef.anna".to_owned()));
+        assert_eq!(
+            Handle::parse(" @Chef.Anna ").map(|h| h.to_string()),
+            Ok("chef.anna".to_owned())
+        );
         assert!(Handle::parse("@").is_err());
         assert!(Handle::parse("two words").is_err());
     }

@@ -104,7 +104,9 @@ impl EngagementDefinition {
         };
         let window = match self.window {
             PostWindow::Latest(n) => format!("the latest {n} posts"),
-            PostWindow::Within(span) => format!("posts within {} days of the newest", span.num_days().max(1)),
+            PostWindow::Within(span) => {
+                format!("posts within {} days of the newest", span.num_days().max(1))
+            }
         };
         format!("({counted}) / {denominator}, per post, over {window}; mean and median")
     }
@@ -115,7 +117,10 @@ impl EngagementDefinition {
         if post.likes.is_none() && post.comments.is_none() {
             return None;
         }
-        let mut total = post.likes.unwrap_or(0).saturating_add(post.comments.unwrap_or(0));
+        let mut total = post
+            .likes
+            .unwrap_or(0)
+            .saturating_add(post.comments.unwrap_or(0));
         if self.include_shares {
             total = total.saturating_add(post.shares.unwrap_or(0));
         }
@@ -128,7 +133,11 @@ impl EngagementDefinition {
     /// The posts in this definition's window, newest first.
     pub fn select<'a>(&self, posts: &'a [Post]) -> Vec<&'a Post> {
         let mut newest_first: Vec<&Post> = posts.iter().collect();
-        newest_first.sort_by(|a, b| b.posted_at.cmp(&a.posted_at).then_with(|| a.external_id.cmp(&b.external_id)));
+        newest_first.sort_by(|a, b| {
+            b.posted_at
+                .cmp(&a.posted_at)
+                .then_with(|| a.external_id.cmp(&b.external_id))
+        });
         match self.window {
             PostWindow::Latest(n) => newest_first.truncate(n as usize),
             PostWindow::Within(span) => {
@@ -189,7 +198,9 @@ pub fn summarize(
     let mut measured_times = Vec::with_capacity(window.len());
 
     for post in &window {
-        let Some(interactions) = definition.interactions(post) else { continue };
+        let Some(interactions) = definition.interactions(post) else {
+            continue;
+        };
         let denominator = match definition.basis {
             EngagementBasis::Followers => Some(followers),
             EngagementBasis::Views => post.views,
@@ -197,7 +208,9 @@ pub fn summarize(
         if let Some(views) = post.views.filter(|&v| v > 0) {
             view_rates.push(interactions as f64 / views as f64);
         }
-        let Some(denominator) = denominator.filter(|&d| d > 0) else { continue };
+        let Some(denominator) = denominator.filter(|&d| d > 0) else {
+            continue;
+        };
         let rate = interactions as f64 / denominator as f64;
         rates.push(rate);
         if is_sponsored(post) {
@@ -212,7 +225,11 @@ pub fn summarize(
 
     let count = rates.len();
     let mean_rate = mean(&rates).unwrap_or(0.0);
-    let rate_variation = if count > 1 && mean_rate > 0.0 { std_dev(&rates, mean_rate) / mean_rate } else { 0.0 };
+    let rate_variation = if count > 1 && mean_rate > 0.0 {
+        std_dev(&rates, mean_rate) / mean_rate
+    } else {
+        0.0
+    };
     EngagementSummary {
         definition_id: definition.id(),
         definition: definition.describe(),
@@ -225,8 +242,16 @@ pub fn summarize(
         sponsored_posts: u32::try_from(sponsored_rates.len()).unwrap_or(u32::MAX),
         posts_per_week: posts_per_week(&measured_times),
         rate_variation,
-        mean_likes: if count == 0 { 0.0 } else { likes as f64 / count as f64 },
-        mean_comments: if count == 0 { 0.0 } else { comments as f64 / count as f64 },
+        mean_likes: if count == 0 {
+            0.0
+        } else {
+            likes as f64 / count as f64
+        },
+        mean_comments: if count == 0 {
+            0.0
+        } else {
+            comments as f64 / count as f64
+        },
         newest_post_at: window.first().map(|p| p.posted_at),
     }
 }
@@ -244,7 +269,11 @@ fn median(values: &mut [f64]) -> Option<f64> {
     }
     values.sort_by(f64::total_cmp);
     let middle = values.len() / 2;
-    Some(if values.len() % 2 == 0 { (values[middle - 1] + values[middle]) / 2.0 } else { values[middle] })
+    Some(if values.len().is_multiple_of(2) {
+        (values[middle - 1] + values[middle]) / 2.0
+    } else {
+        values[middle]
+    })
 }
 
 fn std_dev(values: &[f64], mean: f64) -> f64 {
@@ -254,8 +283,11 @@ fn std_dev(values: &[f64], mean: f64) -> f64 {
 
 /// Posting cadence: posts per week over the span from the oldest to the newest post.
 fn posts_per_week(times: &[DateTime<Utc>]) -> f64 {
-    let (Some(oldest), Some(newest)) = (times.iter().min(), times.iter().max()) else { return 0.0 };
-    let span_weeks = (*newest - *oldest).num_seconds() as f64 / TimeDelta::weeks(1).num_seconds() as f64;
+    let (Some(oldest), Some(newest)) = (times.iter().min(), times.iter().max()) else {
+        return 0.0;
+    };
+    let span_weeks =
+        (*newest - *oldest).num_seconds() as f64 / TimeDelta::weeks(1).num_seconds() as f64;
     if span_weeks <= 0.0 {
         return 0.0;
     }
@@ -272,7 +304,10 @@ mod tests {
     fn post(day: u32, likes: Option<u64>, comments: Option<u64>, sponsored: bool) -> Post {
         Post {
             external_id: format!("p{day}"),
-            posted_at: Utc.with_ymd_and_hms(2026, 1, day, 12, 0, 0).single().expect("valid date"),
+            posted_at: Utc
+                .with_ymd_and_hms(2026, 1, day, 12, 0, 0)
+                .single()
+                .expect("valid date"),
             format: ContentFormat::Post,
             likes,
             comments,
@@ -290,11 +325,13 @@ mod tests {
     #[test]
     fn mean_and_median_over_followers() {
         let posts = vec![
-            post(1, Some(90), Some(10), false),  // 100 / 1000 = 0.10
-            post(8, Some(180), Some(20), true),  // 0.20
+            post(1, Some(90), Some(10), false),   // 100 / 1000 = 0.10
+            post(8, Some(180), Some(20), true),   // 0.20
             post(15, Some(590), Some(10), false), // 0.60
         ];
-        let summary = summarize(&EngagementDefinition::default(), 1_000, &posts, |p| p.paid_partnership);
+        let summary = summarize(&EngagementDefinition::default(), 1_000, &posts, |p| {
+            p.paid_partnership
+        });
         assert_eq!(summary.posts_considered, 3);
         assert!((summary.mean_rate - 0.30).abs() < 1e-12);
         assert!((summary.median_rate - 0.20).abs() < 1e-12);
@@ -307,8 +344,15 @@ mod tests {
 
     #[test]
     fn window_takes_the_latest_posts_and_skips_hidden_counts() {
-        let posts = vec![post(1, Some(1_000), Some(0), false), post(2, None, None, false), post(3, Some(10), Some(0), false)];
-        let definition = EngagementDefinition { window: PostWindow::Latest(2), ..EngagementDefinition::default() };
+        let posts = vec![
+            post(1, Some(1_000), Some(0), false),
+            post(2, None, None, false),
+            post(3, Some(10), Some(0), false),
+        ];
+        let definition = EngagementDefinition {
+            window: PostWindow::Latest(2),
+            ..EngagementDefinition::default()
+        };
         let summary = summarize(&definition, 1_000, &posts, |_| false);
         // Latest two are day 3 and day 2; day 2 hides its counts.
         assert_eq!(summary.posts_considered, 1);
@@ -318,15 +362,25 @@ mod tests {
     #[test]
     fn shares_count_only_when_declared() {
         let posts = vec![post(1, Some(10), Some(0), false)];
-        let with_shares = EngagementDefinition { include_shares: true, ..EngagementDefinition::default() };
+        let with_shares = EngagementDefinition {
+            include_shares: true,
+            ..EngagementDefinition::default()
+        };
         assert!((summarize(&with_shares, 100, &posts, |_| false).mean_rate - 0.15).abs() < 1e-12);
-        assert!((summarize(&EngagementDefinition::default(), 100, &posts, |_| false).mean_rate - 0.10).abs() < 1e-12);
+        assert!(
+            (summarize(&EngagementDefinition::default(), 100, &posts, |_| false).mean_rate - 0.10)
+                .abs()
+                < 1e-12
+        );
     }
 
     #[test]
     fn over_views() {
         let posts = vec![post(1, Some(50), Some(50), false)];
-        let definition = EngagementDefinition { basis: EngagementBasis::Views, ..EngagementDefinition::default() };
+        let definition = EngagementDefinition {
+            basis: EngagementBasis::Views,
+            ..EngagementDefinition::default()
+        };
         let summary = summarize(&definition, 1_000_000, &posts, |_| false);
         assert!((summary.mean_rate - 0.10).abs() < 1e-12);
         assert_eq!(summary.view_rate, Some(0.10));

@@ -11,7 +11,10 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// Places the error under a parent path: `posts[3]` + `likes` -> `posts[3].likes`.
@@ -55,8 +58,13 @@ mod tests {
 
     #[test]
     fn paths_nest() {
-        let error = ValidationError::new("likes", "must not be negative").within("posts[3]").within("account");
+        let error = ValidationError::new("likes", "must not be negative")
+            .within("posts[3]")
+            .within("account");
         assert_eq!(error.field, "account.posts[3].likes");
-        assert_eq!(error.to_string(), "account.posts[3].likes: must not be negative");
+        assert_eq!(
+            error.to_string(),
+            "account.posts[3].likes: must not be negative"
+        );
     }
 }

@@ -4,7 +4,13 @@
 //! valid; every constant the model uses is a field of a configuration type with a documented
 //! default and source.
 
-#![cfg_attr(test, allow(unused_crate_dependencies, reason = "dev-dependencies serve the integration tests"))]
+#![cfg_attr(
+    test,
+    allow(
+        unused_crate_dependencies,
+        reason = "dev-dependencies serve the integration tests"
+    )
+)]
 
 pub mod account;
 pub mod engagement;

@@ -4,7 +4,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::account::{AccountData, Post};
-use crate::engagement::{EngagementBasis, EngagementDefinition, EngagementSummary, PostWindow, summarize};
+use crate::engagement::{
+    EngagementBasis, EngagementDefinition, EngagementSummary, PostWindow, summarize,
+};
 use crate::error::{ValidationError, WithinField};
 use crate::text::normalize_tag;
 use crate::tier::{Tier, TierBounds};
@@ -73,8 +75,19 @@ impl Default for ScoringConfig {
             engagement: EngagementConfig::default(),
             tiers: TierBounds::default(),
             disclosure_hashtags: [
-                "ad", "ads", "sponsored", "partner", "paidpartnership", "werbung", "anzeige", "publicidad", "publi",
-                "sponsorisé", "pub", "reklama", "annonce",
+                "ad",
+                "ads",
+                "sponsored",
+                "partner",
+                "paidpartnership",
+                "werbung",
+                "anzeige",
+                "publicidad",
+                "publi",
+                "sponsorisé",
+                "pub",
+                "reklama",
+                "annonce",
             ]
             .map(String::from)
             .to_vec(),
@@ -121,11 +134,19 @@ impl ScoringModel {
     pub fn new(config: &ScoringConfig) -> Result<Self, ValidationError> {
         let default_definition = config.engagement.definition().within("engagement")?;
         let tiers = config.tiers.validate()?;
-        let mut disclosure_hashtags: Vec<String> =
-            config.disclosure_hashtags.iter().map(|tag| normalize_tag(tag, '#')).filter(|t| !t.is_empty()).collect();
+        let mut disclosure_hashtags: Vec<String> = config
+            .disclosure_hashtags
+            .iter()
+            .map(|tag| normalize_tag(tag, '#'))
+            .filter(|t| !t.is_empty())
+            .collect();
         disclosure_hashtags.sort();
         disclosure_hashtags.dedup();
-        Ok(Self { default_definition, tiers, disclosure_hashtags })
+        Ok(Self {
+            default_definition,
+            tiers,
+            disclosure_hashtags,
+        })
     }
 
     pub fn default_definition(&self) -> EngagementDefinition {
@@ -138,7 +159,11 @@ impl ScoringModel {
 
     /// A post is sponsored when it carries the paid-partnership label or a disclosure hashtag.
     pub fn is_sponsored(&self, post: &Post) -> bool {
-        post.paid_partnership || post.hashtags.iter().any(|tag| self.disclosure_hashtags.binary_search(tag).is_ok())
+        post.paid_partnership
+            || post
+                .hashtags
+                .iter()
+                .any(|tag| self.disclosure_hashtags.binary_search(tag).is_ok())
     }
 
     /// Scores an account. `definition` overrides the configured engagement definition.
@@ -148,7 +173,10 @@ impl ScoringModel {
         definition: Option<EngagementDefinition>,
         now: DateTime<Utc>,
     ) -> Result<CreatorScore, ValidationError> {
-        let definition = definition.unwrap_or(self.default_definition).validate().within("engagement_definition")?;
+        let definition = definition
+            .unwrap_or(self.default_definition)
+            .validate()
+            .within("engagement_definition")?;
         let followers = account.profile.followers;
         if followers == 0 && definition.basis == EngagementBasis::Followers {
             return Err(ValidationError::new(
@@ -156,7 +184,9 @@ impl ScoringModel {
                 "must be greater than 0 to compute engagement over followers",
             ));
         }
-        let engagement = summarize(&definition, followers, &account.posts, |post| self.is_sponsored(post));
+        let engagement = summarize(&definition, followers, &account.posts, |post| {
+            self.is_sponsored(post)
+        });
         let tier = self.tiers.tier_of(followers);
         let newest = engagement
             .newest_post_at
@@ -205,7 +235,10 @@ mod tests {
     use crate::account::{ContentFormat, Handle, Platform, Profile};
 
     fn account(followers: u64) -> AccountData {
-        let observed_at = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).single().expect("valid date");
+        let observed_at = Utc
+            .with_ymd_and_hms(2026, 3, 1, 0, 0, 0)
+            .single()
+            .expect("valid date");
         AccountData {
             profile: Profile {
                 platform: Platform::Instagram,
@@ -226,22 +259,31 @@ mod tests {
             },
             snapshots: vec![],
             posts: (1..=3)
-                .map(|day| Post {
-                    external_id: format!("p{day}"),
-                    posted_at: Utc.with_ymd_and_hms(2026, 2, day, 0, 0, 0).single().expect("valid date"),
-                    format: ContentFormat::Post,
-                    likes: Some(400),
-                    comments: Some(100),
-                    shares: None,
-                    saves: None,
-                    views: None,
-                    caption: if day == 1 { "new recipe #Ad".to_owned() } else { String::new() },
-                    hashtags: vec![],
-                    mentions: vec![],
-                    paid_partnership: false,
-                    url: None,
-                }
-                .with_tags_from_caption())
+                .map(|day| {
+                    Post {
+                        external_id: format!("p{day}"),
+                        posted_at: Utc
+                            .with_ymd_and_hms(2026, 2, day, 0, 0, 0)
+                            .single()
+                            .expect("valid date"),
+                        format: ContentFormat::Post,
+                        likes: Some(400),
+                        comments: Some(100),
+                        shares: None,
+                        saves: None,
+                        views: None,
+                        caption: if day == 1 {
+                            "new recipe #Ad".to_owned()
+                        } else {
+                            String::new()
+                        },
+                        hashtags: vec![],
+                        mentions: vec![],
+                        paid_partnership: false,
+                        url: None,
+                    }
+                    .with_tags_from_caption()
+                })
                 .collect(),
         }
     }
@@ -249,8 +291,13 @@ mod tests {
     #[test]
     fn scores_tier_engagement_and_sponsorship() {
         let model = ScoringModel::new(&ScoringConfig::default()).expect("default config is valid");
-        let now = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).single().expect("valid date");
-        let score = model.score(&account(25_000), None, now).expect("valid account");
+        let now = Utc
+            .with_ymd_and_hms(2026, 3, 2, 0, 0, 0)
+            .single()
+            .expect("valid date");
+        let score = model
+            .score(&account(25_000), None, now)
+            .expect("valid account");
         assert_eq!(score.tier, Tier::Micro);
         assert!((score.engagement.median_rate - 0.02).abs() < 1e-12);
         assert_eq!(score.engagement.sponsored_posts, 1);
@@ -261,7 +308,9 @@ mod tests {
     #[test]
     fn zero_followers_is_refused_with_the_field() {
         let model = ScoringModel::new(&ScoringConfig::default()).expect("default config is valid");
-        let error = model.score(&account(0), None, Utc::now()).expect_err("zero followers");
+        let error = model
+            .score(&account(0), None, Utc::now())
+            .expect_err("zero followers");
         assert_eq!(error.field, "account.profile.followers");
     }
 

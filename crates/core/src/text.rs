@@ -34,7 +34,10 @@ pub fn extract_tags(text: &str, marker: char) -> Vec<String> {
 /// Normalizes a tag given on its own: trims, drops one leading marker, lowercases.
 pub fn normalize_tag(raw: &str, marker: char) -> String {
     let trimmed = raw.trim();
-    trimmed.strip_prefix(marker).unwrap_or(trimmed).to_lowercase()
+    trimmed
+        .strip_prefix(marker)
+        .unwrap_or(trimmed)
+        .to_lowercase()
 }
 
 #[cfg(test)]

@@ -36,14 +36,21 @@ pub struct TierBounds {
 
 impl Default for TierBounds {
     fn default() -> Self {
-        Self { micro_min: 10_000, macro_min: 500_000, mega_min: 1_000_000 }
+        Self {
+            micro_min: 10_000,
+            macro_min: 500_000,
+            mega_min: 1_000_000,
+        }
     }
 }
 
 impl TierBounds {
     /// Checks that the bounds increase strictly.
     pub fn validate(self) -> Result<Self, ValidationError> {
-        if self.micro_min == 0 || self.micro_min >= self.macro_min || self.macro_min >= self.mega_min {
+        if self.micro_min == 0
+            || self.micro_min >= self.macro_min
+            || self.macro_min >= self.mega_min
+        {
             return Err(ValidationError::new(
                 "tiers",
                 format!(
@@ -84,7 +91,11 @@ mod tests {
 
     #[test]
     fn bounds_must_increase() {
-        let bounds = TierBounds { micro_min: 10, macro_min: 10, mega_min: 20 };
+        let bounds = TierBounds {
+            micro_min: 10,
+            macro_min: 10,
+            mega_min: 20,
+        };
         assert!(bounds.validate().is_err());
         assert!(TierBounds::default().validate().is_ok());
     }

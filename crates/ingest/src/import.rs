@@ -27,20 +27,41 @@ pub struct ImportSummary {
 /// Imports a JSONL file: every valid line is stored, every invalid one is dead-lettered with
 /// its line number, and the whole run is recorded as an ingestion job. `progress` is called
 /// after each batch with the bytes read so far.
-pub async fn import_jsonl(store: &Store, path: &Path, mut progress: impl FnMut(u64, &JobCounts)) -> Result<ImportSummary, IngestError> {
-    let file = tokio::fs::File::open(path).await.map_err(|e| IngestError::Io(path.display().to_string(), e))?;
+pub async fn import_jsonl(
+    store: &Store,
+    path: &Path,
+    mut progress: impl FnMut(u64, &JobCounts),
+) -> Result<ImportSummary, IngestError> {
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| IngestError::Io(path.display().to_string(), e))?;
     let source = path.display().to_string();
     let job_id = uuid::Uuid::now_v7().to_string();
-    let (job, _) = store.ingest().start_job(&job_id, None, &source, Utc::now()).await?;
+    let (job, _) = store
+        .ingest()
+        .start_job(&job_id, None, &source, Utc::now())
+        .await?;
     match run(store, &job, file, &source, &mut progress).await {
         Ok((counts, rejections)) => {
-            let job = store.ingest().finish_job(&job.id, JobState::Succeeded, None, Utc::now()).await?.unwrap_or(job);
-            Ok(ImportSummary { job, counts, rejections })
+            let job = store
+                .ingest()
+                .finish_job(&job.id, JobState::Succeeded, None, Utc::now())
+                .await?
+                .unwrap_or(job);
+            Ok(ImportSummary {
+                job,
+                counts,
+                rejections,
+            })
         }
         Err(error) => {
             // Best effort: the job row says why the run stopped; what was committed stays.
             let reason = error.to_string();
-            if let Err(store_error) = store.ingest().finish_job(&job.id, JobState::Failed, Some(&reason), Utc::now()).await {
+            if let Err(store_error) = store
+                .ingest()
+                .finish_job(&job.id, JobState::Failed, Some(&reason), Utc::now())
+                .await
+            {
                 tracing::warn!(job_id = %job.id, %store_error, "could not mark the job failed");
             }
             Err(error)
@@ -81,16 +102,37 @@ async fn run(
         if too_long {
             // Skip the rest of the overlong line.
             let mut rest = Vec::new();
-            bytes_read += reader.read_until(b'\n', &mut rest).await.map_err(|e| IngestError::Io(source.clone(), e))? as u64;
+            bytes_read += reader
+                .read_until(b'\n', &mut rest)
+                .await
+                .map_err(|e| IngestError::Io(source.clone(), e))? as u64;
         }
-        let Some(item) = line_item(&buffer, line_number, too_long) else { continue };
+        let Some(item) = line_item(&buffer, line_number, too_long) else {
+            continue;
+        };
         batch.push(item);
         if batch.len() == LINES_PER_BATCH {
-            apply(&pipeline, &job.id, &source, &mut batch, &mut counts, &mut rejections).await?;
+            apply(
+                &pipeline,
+                &job.id,
+                &source,
+                &mut batch,
+                &mut counts,
+                &mut rejections,
+            )
+            .await?;
             progress(bytes_read, &counts);
         }
     }
-    apply(&pipeline, &job.id, &source, &mut batch, &mut counts, &mut rejections).await?;
+    apply(
+        &pipeline,
+        &job.id,
+        &source,
+        &mut batch,
+        &mut counts,
+        &mut rejections,
+    )
+    .await?;
     progress(bytes_read, &counts);
     Ok((counts, rejections))
 }
@@ -104,11 +146,21 @@ fn line_item(raw: &[u8], line_number: u64, too_long: bool) -> Option<Item> {
         payload,
     };
     if too_long {
-        return Some(rejected("", format!("line is longer than {MAX_LINE_BYTES} bytes"), String::new()));
+        return Some(rejected(
+            "",
+            format!("line is longer than {MAX_LINE_BYTES} bytes"),
+            String::new(),
+        ));
     }
     let text = match std::str::from_utf8(raw) {
         Ok(text) => text.trim(),
-        Err(error) => return Some(rejected("", format!("not UTF-8: {error}"), String::from_utf8_lossy(raw).into_owned())),
+        Err(error) => {
+            return Some(rejected(
+                "",
+                format!("not UTF-8: {error}"),
+                String::from_utf8_lossy(raw).into_owned(),
+            ));
+        }
     };
     if text.is_empty() {
         return None;
@@ -119,7 +171,11 @@ fn line_item(raw: &[u8], line_number: u64, too_long: bool) -> Option<Item> {
             error
         })
     });
-    Some(Item { position, parsed, payload: text.to_owned() })
+    Some(Item {
+        position,
+        parsed,
+        payload: text.to_owned(),
+    })
 }
 
 async fn apply(
@@ -133,7 +189,9 @@ async fn apply(
     if batch.is_empty() {
         return Ok(());
     }
-    let result = pipeline.apply(Some(job_id), source, std::mem::take(batch), Utc::now()).await?;
+    let result = pipeline
+        .apply(Some(job_id), source, std::mem::take(batch), Utc::now())
+        .await?;
     counts.created += result.counts.created;
     counts.updated += result.counts.updated;
     counts.unchanged += result.counts.unchanged;

@@ -101,16 +101,23 @@ struct PostLine {
 }
 
 fn platform(raw: &str) -> Result<i32, ValidationError> {
-    let platform: Platform = raw.parse().map_err(|e: ValidationError| e.within("platform"))?;
+    let platform: Platform = raw
+        .parse()
+        .map_err(|e: ValidationError| e.within("platform"))?;
     Ok(convert::platform_to_proto(platform) as i32)
 }
 
 fn account(platform_name: &str, handle: &str) -> Result<CreatorRef, ValidationError> {
-    Ok(CreatorRef { platform: platform(platform_name)?, handle: handle.to_owned() })
+    Ok(CreatorRef {
+        platform: platform(platform_name)?,
+        handle: handle.to_owned(),
+    })
 }
 
 fn format(raw: &str) -> Result<i32, ValidationError> {
-    let format: resonance_core::ContentFormat = raw.parse().map_err(|e: ValidationError| e.within("format"))?;
+    let format: resonance_core::ContentFormat = raw
+        .parse()
+        .map_err(|e: ValidationError| e.within("format"))?;
     Ok(convert::content_format_to_proto(format) as i32)
 }
 
@@ -131,13 +138,24 @@ fn fields<T: serde::de::DeserializeOwned>(line: &str) -> Result<T, ValidationErr
 
 /// Parses one line into a wire record. Errors name the JSON field.
 pub fn parse_line(line: &str) -> Result<Record, ValidationError> {
-    let tag: Tag<'_> = serde_json::from_str(line).map_err(|e| ValidationError::new("", format!("invalid JSON: {e}")))?;
+    let tag: Tag<'_> = serde_json::from_str(line)
+        .map_err(|e| ValidationError::new("", format!("invalid JSON: {e}")))?;
     let parsed = match tag.kind {
         Some("profile") => Line::Profile(fields(line)?),
         Some("snapshot") => Line::Snapshot(fields(line)?),
         Some("post") => Line::Post(fields(line)?),
-        Some(other) => return Err(ValidationError::new("type", format!("unknown record type {other:?} (expected profile, snapshot or post)"))),
-        None => return Err(ValidationError::new("type", "is required (profile, snapshot or post)")),
+        Some(other) => {
+            return Err(ValidationError::new(
+                "type",
+                format!("unknown record type {other:?} (expected profile, snapshot or post)"),
+            ));
+        }
+        None => {
+            return Err(ValidationError::new(
+                "type",
+                "is required (profile, snapshot or post)",
+            ));
+        }
     };
     let kind = match parsed {
         Line::Profile(p) => Kind::Profile(ProfileRecord {
@@ -206,7 +224,10 @@ mod tests {
 
     #[test]
     fn parses_each_kind() {
-        let profile = parse_line(r#"{"type":"profile","platform":"instagram","handle":"anna","followers":10}"#).expect("profile");
+        let profile = parse_line(
+            r#"{"type":"profile","platform":"instagram","handle":"anna","followers":10}"#,
+        )
+        .expect("profile");
         assert!(matches!(profile.kind, Some(Kind::Profile(_))));
         let post = parse_line(
             r#"{"type":"post","platform":"tiktok","handle":"anna","external_id":"1","posted_time":"2026-01-01T00:00:00Z","likes":3,"format":"video"}"#,
@@ -217,11 +238,19 @@ mod tests {
 
     #[test]
     fn errors_name_the_json_field() {
-        let error = parse_line(r#"{"type":"profile","platform":"instagram","handle":"anna","followers":"many"}"#).expect_err("type");
+        let error = parse_line(
+            r#"{"type":"profile","platform":"instagram","handle":"anna","followers":"many"}"#,
+        )
+        .expect_err("type");
         assert_eq!(error.field, "followers");
-        let error = parse_line(r#"{"type":"profile","platform":"myspace","handle":"anna","followers":1}"#).expect_err("platform");
+        let error =
+            parse_line(r#"{"type":"profile","platform":"myspace","handle":"anna","followers":1}"#)
+                .expect_err("platform");
         assert_eq!(error.field, "platform");
-        let error = parse_line(r#"{"type":"profile","platform":"instagram","handle":"a","followers":1,"folowers":2}"#).expect_err("unknown");
+        let error = parse_line(
+            r#"{"type":"profile","platform":"instagram","handle":"a","followers":1,"folowers":2}"#,
+        )
+        .expect_err("unknown");
         assert!(error.message.contains("folowers"), "{error}");
         let error = parse_line("{not json").expect_err("syntax");
         assert!(error.message.starts_with("invalid JSON"), "{error}");

@@ -2,7 +2,13 @@
 //! key and is upserted, so repeating an input changes nothing; bad records are dead-lettered
 //! with their position and the rest proceed.
 
-#![cfg_attr(test, allow(unused_crate_dependencies, reason = "dev-dependencies serve the integration tests"))]
+#![cfg_attr(
+    test,
+    allow(
+        unused_crate_dependencies,
+        reason = "dev-dependencies serve the integration tests"
+    )
+)]
 
 pub mod import;
 pub mod jsonl;

@@ -67,7 +67,13 @@ impl Pipeline {
         &self.store
     }
 
-    pub async fn apply(&self, job_id: Option<&str>, source: &str, items: Vec<Item>, now: DateTime<Utc>) -> Result<BatchResult, StoreError> {
+    pub async fn apply(
+        &self,
+        job_id: Option<&str>,
+        source: &str,
+        items: Vec<Item>,
+        now: DateTime<Utc>,
+    ) -> Result<BatchResult, StoreError> {
         let mut outcomes = vec![Outcome::Rejected; items.len()];
         let (mut profiles, mut profile_at) = (Vec::new(), Vec::new());
         let (mut snapshots, mut snapshot_at) = (Vec::new(), Vec::new());
@@ -96,28 +102,45 @@ impl Pipeline {
                         reason: error.message.clone(),
                         payload: item.payload,
                     });
-                    rejections.push(Rejection { index, position: item.position, field: error.field, message: error.message });
+                    rejections.push(Rejection {
+                        index,
+                        position: item.position,
+                        field: error.field,
+                        message: error.message,
+                    });
                 }
             }
         }
 
         let creators = self.store.creators();
         if !profiles.is_empty() {
-            for (index, outcome) in profile_at.into_iter().zip(creators.upsert_profiles(&profiles, now).await?) {
+            for (index, outcome) in profile_at
+                .into_iter()
+                .zip(creators.upsert_profiles(&profiles, now).await?)
+            {
                 outcomes[index] = outcome.into();
             }
         }
         if !snapshots.is_empty() {
-            for (index, outcome) in snapshot_at.into_iter().zip(creators.upsert_snapshots(&snapshots, now).await?) {
+            for (index, outcome) in snapshot_at
+                .into_iter()
+                .zip(creators.upsert_snapshots(&snapshots, now).await?)
+            {
                 outcomes[index] = outcome.into();
             }
         }
         if !posts.is_empty() {
-            for (index, outcome) in post_at.into_iter().zip(creators.upsert_posts(&posts, now).await?) {
+            for (index, outcome) in post_at
+                .into_iter()
+                .zip(creators.upsert_posts(&posts, now).await?)
+            {
                 outcomes[index] = outcome.into();
             }
         }
-        self.store.ingest().add_dead_letters(job_id, letters, now).await?;
+        self.store
+            .ingest()
+            .add_dead_letters(job_id, letters, now)
+            .await?;
 
         let mut counts = JobCounts::default();
         for outcome in &outcomes {
@@ -131,6 +154,10 @@ impl Pipeline {
         if let Some(job_id) = job_id {
             self.store.ingest().add_counts(job_id, counts).await?;
         }
-        Ok(BatchResult { outcomes, rejections, counts })
+        Ok(BatchResult {
+            outcomes,
+            rejections,
+            counts,
+        })
     }
 }

@@ -6,9 +6,9 @@ use resonance_core::ValidationError;
 use resonance_proto::convert::timestamp;
 use resonance_proto::ingest::ingest_service_server::{IngestService, IngestServiceServer};
 use resonance_proto::ingest::{
-    DeadLetter, GetIngestJobRequest, GetIngestJobResponse, IngestJob, IngestRecordsRequest, IngestRecordsResponse,
-    JobState as PbJobState, ListDeadLettersRequest, ListDeadLettersResponse, ListIngestJobsRequest, ListIngestJobsResponse,
-    RecordError, RecordOutcome,
+    DeadLetter, GetIngestJobRequest, GetIngestJobResponse, IngestJob, IngestRecordsRequest,
+    IngestRecordsResponse, JobState as PbJobState, ListDeadLettersRequest, ListDeadLettersResponse,
+    ListIngestJobsRequest, ListIngestJobsResponse, RecordError, RecordOutcome,
 };
 use resonance_proto::status::{cap_message, invalid_argument};
 use resonance_proto::tonic::{self, Request, Response, Status, Streaming};
@@ -40,7 +40,10 @@ fn page_size(requested: i32) -> Result<u64, Status> {
     match u64::try_from(requested) {
         Ok(0) => Ok(DEFAULT_PAGE_SIZE),
         Ok(size) => Ok(size.min(MAX_PAGE_SIZE)),
-        Err(_) => Err(invalid_argument(&ValidationError::new("page_size", "must not be negative"))),
+        Err(_) => Err(invalid_argument(&ValidationError::new(
+            "page_size",
+            "must not be negative",
+        ))),
     }
 }
 
@@ -68,7 +71,12 @@ fn job_id(name: &str, field: &str) -> Result<String, Status> {
     name.strip_prefix("ingestJobs/")
         .filter(|id| !id.is_empty() && id.len() <= 36)
         .map(str::to_owned)
-        .ok_or_else(|| invalid_argument(&ValidationError::new(field, "must look like \"ingestJobs/{id}\"")))
+        .ok_or_else(|| {
+            invalid_argument(&ValidationError::new(
+                field,
+                "must look like \"ingestJobs/{id}\"",
+            ))
+        })
 }
 
 /// The IngestService implementation.
@@ -79,7 +87,9 @@ pub struct IngestApi {
 
 impl IngestApi {
     pub fn new(store: Store) -> Self {
-        Self { pipeline: Pipeline::new(store) }
+        Self {
+            pipeline: Pipeline::new(store),
+        }
     }
 
     pub fn into_server(self, max_message_bytes: usize) -> IngestServiceServer<Self> {
@@ -93,15 +103,30 @@ impl IngestApi {
 
 #[tonic::async_trait]
 impl IngestService for IngestApi {
-    async fn ingest_records(&self, request: Request<Streaming<IngestRecordsRequest>>) -> Result<Response<IngestRecordsResponse>, Status> {
+    async fn ingest_records(
+        &self,
+        request: Request<Streaming<IngestRecordsRequest>>,
+    ) -> Result<Response<IngestRecordsResponse>, Status> {
         let mut stream = request.into_inner();
         let Some(first) = stream.next().await.transpose()? else {
-            return Err(invalid_argument(&ValidationError::new("", "the stream carried no message")));
+            return Err(invalid_argument(&ValidationError::new(
+                "",
+                "the stream carried no message",
+            )));
         };
         let request_id = Some(first.request_id.trim()).filter(|id| !id.is_empty());
-        let source = if first.source.trim().is_empty() { "push".to_owned() } else { first.source.trim().to_owned() };
+        let source = if first.source.trim().is_empty() {
+            "push".to_owned()
+        } else {
+            first.source.trim().to_owned()
+        };
         let id = uuid::Uuid::now_v7().to_string();
-        let (job, fresh) = self.store().ingest().start_job(&id, request_id, &source, Utc::now()).await.map_err(store_status)?;
+        let (job, fresh) = self
+            .store()
+            .ingest()
+            .start_job(&id, request_id, &source, Utc::now())
+            .await
+            .map_err(store_status)?;
         // A retried stream (same request_id) is applied again, which changes nothing the first
         // run stored, and is counted on the first run's job only once.
         let job_for_counts = fresh.then_some(job.id.as_str());
@@ -126,50 +151,128 @@ impl IngestService for IngestApi {
                 });
                 index += 1;
                 if batch.len() == RECORDS_PER_BATCH {
-                    self.flush(job_for_counts, &source, &mut batch, &mut outcomes, &mut errors).await?;
+                    self.flush(
+                        job_for_counts,
+                        &source,
+                        &mut batch,
+                        &mut outcomes,
+                        &mut errors,
+                    )
+                    .await?;
                 }
             }
         }
-        self.flush(job_for_counts, &source, &mut batch, &mut outcomes, &mut errors).await?;
+        self.flush(
+            job_for_counts,
+            &source,
+            &mut batch,
+            &mut outcomes,
+            &mut errors,
+        )
+        .await?;
         let job = if fresh {
-            self.store().ingest().finish_job(&job.id, JobState::Succeeded, None, Utc::now()).await.map_err(store_status)?.unwrap_or(job)
+            self.store()
+                .ingest()
+                .finish_job(&job.id, JobState::Succeeded, None, Utc::now())
+                .await
+                .map_err(store_status)?
+                .unwrap_or(job)
         } else {
             job
         };
-        Ok(Response::new(IngestRecordsResponse { job: Some(job_message(&job)), outcomes, errors }))
+        Ok(Response::new(IngestRecordsResponse {
+            job: Some(job_message(&job)),
+            outcomes,
+            errors,
+        }))
     }
 
-    async fn get_ingest_job(&self, request: Request<GetIngestJobRequest>) -> Result<Response<GetIngestJobResponse>, Status> {
+    async fn get_ingest_job(
+        &self,
+        request: Request<GetIngestJobRequest>,
+    ) -> Result<Response<GetIngestJobResponse>, Status> {
         let id = job_id(&request.get_ref().name, "name")?;
-        let job = self.store().ingest().get_job(&id).await.map_err(store_status)?;
-        let job = job.ok_or_else(|| Status::not_found(cap_message(&format!("{} not found", request.get_ref().name))))?;
-        Ok(Response::new(GetIngestJobResponse { job: Some(job_message(&job)) }))
+        let job = self
+            .store()
+            .ingest()
+            .get_job(&id)
+            .await
+            .map_err(store_status)?;
+        let job = job.ok_or_else(|| {
+            Status::not_found(cap_message(&format!(
+                "{} not found",
+                request.get_ref().name
+            )))
+        })?;
+        Ok(Response::new(GetIngestJobResponse {
+            job: Some(job_message(&job)),
+        }))
     }
 
-    async fn list_ingest_jobs(&self, request: Request<ListIngestJobsRequest>) -> Result<Response<ListIngestJobsResponse>, Status> {
+    async fn list_ingest_jobs(
+        &self,
+        request: Request<ListIngestJobsRequest>,
+    ) -> Result<Response<ListIngestJobsResponse>, Status> {
         let request = request.into_inner();
         let limit = page_size(request.page_size)?;
         let after = Some(request.page_token.as_str()).filter(|t| !t.is_empty());
-        let jobs = self.store().ingest().list_jobs(after, limit).await.map_err(store_status)?;
-        let next_page_token = if jobs.len() as u64 == limit { jobs.last().map(|j| j.id.clone()).unwrap_or_default() } else { String::new() };
-        Ok(Response::new(ListIngestJobsResponse { jobs: jobs.iter().map(job_message).collect(), next_page_token }))
+        let jobs = self
+            .store()
+            .ingest()
+            .list_jobs(after, limit)
+            .await
+            .map_err(store_status)?;
+        let next_page_token = if jobs.len() as u64 == limit {
+            jobs.last().map(|j| j.id.clone()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(ListIngestJobsResponse {
+            jobs: jobs.iter().map(job_message).collect(),
+            next_page_token,
+        }))
     }
 
-    async fn list_dead_letters(&self, request: Request<ListDeadLettersRequest>) -> Result<Response<ListDeadLettersResponse>, Status> {
+    async fn list_dead_letters(
+        &self,
+        request: Request<ListDeadLettersRequest>,
+    ) -> Result<Response<ListDeadLettersResponse>, Status> {
         let request = request.into_inner();
         let limit = page_size(request.page_size)?;
-        let job = if request.parent.is_empty() { None } else { Some(job_id(&request.parent, "parent")?) };
+        let job = if request.parent.is_empty() {
+            None
+        } else {
+            Some(job_id(&request.parent, "parent")?)
+        };
         let after = if request.page_token.is_empty() {
             None
         } else {
-            Some(request.page_token.parse::<i64>().map_err(|_| invalid_argument(&ValidationError::new("page_token", "is not a token this server issued")))?)
+            Some(request.page_token.parse::<i64>().map_err(|_| {
+                invalid_argument(&ValidationError::new(
+                    "page_token",
+                    "is not a token this server issued",
+                ))
+            })?)
         };
-        let letters = self.store().ingest().list_dead_letters(job.as_deref(), after, limit).await.map_err(store_status)?;
-        let next_page_token = if letters.len() as u64 == limit { letters.last().map(|l| l.id.to_string()).unwrap_or_default() } else { String::new() };
+        let letters = self
+            .store()
+            .ingest()
+            .list_dead_letters(job.as_deref(), after, limit)
+            .await
+            .map_err(store_status)?;
+        let next_page_token = if letters.len() as u64 == limit {
+            letters.last().map(|l| l.id.to_string()).unwrap_or_default()
+        } else {
+            String::new()
+        };
         let dead_letters = letters
             .into_iter()
             .map(|letter| DeadLetter {
-                name: format!("ingestJobs/{}/deadLetters/{}", letter.job_id.as_deref().unwrap_or("-"), letter.id),
+                name: format!(
+                    "ingestJobs/{}/deadLetters/{}",
+                    letter.job_id.as_deref().unwrap_or("-"),
+                    letter.id
+                ),
                 source: letter.source,
                 position: letter.position,
                 field: letter.field,
@@ -178,7 +281,10 @@ impl IngestService for IngestApi {
                 create_time: Some(timestamp(letter.created_at)),
             })
             .collect();
-        Ok(Response::new(ListDeadLettersResponse { dead_letters, next_page_token }))
+        Ok(Response::new(ListDeadLettersResponse {
+            dead_letters,
+            next_page_token,
+        }))
     }
 }
 
@@ -195,7 +301,11 @@ impl IngestApi {
             return Ok(());
         }
         let offset = outcomes.len();
-        let result = self.pipeline.apply(job_id, source, std::mem::take(batch), Utc::now()).await.map_err(store_status)?;
+        let result = self
+            .pipeline
+            .apply(job_id, source, std::mem::take(batch), Utc::now())
+            .await
+            .map_err(store_status)?;
         outcomes.extend(result.outcomes.iter().map(|outcome| {
             (match outcome {
                 Outcome::Created => RecordOutcome::Created,

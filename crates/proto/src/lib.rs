@@ -5,7 +5,13 @@
 //! functions in [`convert`], whose errors name the offending field path, and turn those errors
 //! into INVALID_ARGUMENT with [`status::invalid_argument`].
 
-#![cfg_attr(test, allow(unused_crate_dependencies, reason = "dev-dependencies serve the integration tests"))]
+#![cfg_attr(
+    test,
+    allow(
+        unused_crate_dependencies,
+        reason = "dev-dependencies serve the integration tests"
+    )
+)]
 
 pub use prost;
 pub use prost_types;
@@ -40,7 +46,10 @@ pub mod resonance {
     }
 }
 
-pub use resonance::{campaign::v1 as campaign, common::v1 as common, ingest::v1 as ingest, roster::v1 as roster, scoring::v1 as scoring};
+pub use resonance::{
+    campaign::v1 as campaign, common::v1 as common, ingest::v1 as ingest, roster::v1 as roster,
+    scoring::v1 as scoring,
+};
 
 /// The encoded descriptor set of every Resonance contract, with its imports, for reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("resonance_descriptor");

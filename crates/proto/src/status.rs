@@ -38,8 +38,14 @@ mod tests {
 
     #[test]
     fn invalid_argument_names_the_field() {
-        let status = invalid_argument(&ValidationError::new("account.profile.followers", "must not be negative"));
+        let status = invalid_argument(&ValidationError::new(
+            "account.profile.followers",
+            "must not be negative",
+        ));
         assert_eq!(status.code(), tonic::Code::InvalidArgument);
-        assert_eq!(status.message(), "account.profile.followers: must not be negative");
+        assert_eq!(
+            status.message(),
+            "account.profile.followers: must not be negative"
+        );
     }
 }

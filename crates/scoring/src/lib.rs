@@ -1,6 +1,12 @@
 //! ScoringService: scores creators sent in the request or stored by ingestion.
 
-#![cfg_attr(test, allow(unused_crate_dependencies, reason = "dev-dependencies serve the integration tests"))]
+#![cfg_attr(
+    test,
+    allow(
+        unused_crate_dependencies,
+        reason = "dev-dependencies serve the integration tests"
+    )
+)]
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -11,8 +17,9 @@ use resonance_core::{AccountData, ScoringModel, ValidationError};
 use resonance_proto::convert;
 use resonance_proto::scoring::scoring_service_server::{ScoringService, ScoringServiceServer};
 use resonance_proto::scoring::{
-    Creator, GetCreatorRequest, GetCreatorResponse, ItemError, ScoreAccountRequest, ScoreAccountResponse,
-    StreamScoreAccountsRequest, StreamScoreAccountsResponse, get_creator_request, stream_score_accounts_response,
+    Creator, GetCreatorRequest, GetCreatorResponse, ItemError, ScoreAccountRequest,
+    ScoreAccountResponse, StreamScoreAccountsRequest, StreamScoreAccountsResponse,
+    get_creator_request, stream_score_accounts_response,
 };
 use resonance_proto::status::{cap_message, invalid_argument};
 use resonance_proto::tonic::{self, Request, Response, Status, Streaming};
@@ -34,12 +41,16 @@ impl From<ScoringError> for Status {
     fn from(error: ScoringError) -> Self {
         match error {
             ScoringError::Invalid(error) => invalid_argument(&error),
-            ScoringError::NotFound(what) => Status::not_found(cap_message(&format!("{what} not found"))),
+            ScoringError::NotFound(what) => {
+                Status::not_found(cap_message(&format!("{what} not found")))
+            }
             ScoringError::Store(StoreError::Unavailable(error)) => {
                 tracing::warn!(%error, "database unavailable");
                 Status::unavailable("the database is unavailable; retry with backoff")
             }
-            ScoringError::Store(error @ (StoreError::Database(_) | StoreError::Corrupt(_) | StoreError::Config(_))) => {
+            ScoringError::Store(
+                error @ (StoreError::Database(_) | StoreError::Corrupt(_) | StoreError::Config(_)),
+            ) => {
                 tracing::error!(%error, "storage failure");
                 Status::internal("internal error")
             }
@@ -76,7 +87,8 @@ impl ScoringApi {
         let now = Utc::now();
         let account = account.ok_or_else(|| ValidationError::new("account", "is required"))?;
         let account = convert::account_data(account, now).map_err(|e| e.within("account"))?;
-        let definition = convert::engagement_definition(definition).map_err(|e| e.within("engagement_definition"))?;
+        let definition = convert::engagement_definition(definition)
+            .map_err(|e| e.within("engagement_definition"))?;
         let score = self.model.score(&account, definition, now)?;
         Ok(convert::creator_score(&score))
     }
@@ -88,11 +100,17 @@ impl ScoringApi {
                 let id = name
                     .strip_prefix("creators/")
                     .and_then(|id| id.parse::<i64>().ok())
-                    .ok_or_else(|| ValidationError::new("name", "must look like \"creators/{id}\""))?;
-                creators.get(id).await?.ok_or_else(|| ScoringError::NotFound(name.clone()))
+                    .ok_or_else(|| {
+                        ValidationError::new("name", "must look like \"creators/{id}\"")
+                    })?;
+                creators
+                    .get(id)
+                    .await?
+                    .ok_or_else(|| ScoringError::NotFound(name.clone()))
             }
             Some(get_creator_request::Creator::Ref(reference)) => {
-                let (platform, handle) = convert::creator_ref(reference).map_err(|e| e.within("ref"))?;
+                let (platform, handle) =
+                    convert::creator_ref(reference).map_err(|e| e.within("ref"))?;
                 creators
                     .find(platform, &handle)
                     .await?
@@ -103,16 +121,31 @@ impl ScoringApi {
     }
 
     /// Scores a stored creator from what is stored; `None` while no profile is stored.
-    async fn score_stored(&self, creator: &StoredCreator) -> Result<Option<resonance_proto::scoring::CreatorScore>, ScoringError> {
-        let Some(profile) = creator.profile.clone() else { return Ok(None) };
+    async fn score_stored(
+        &self,
+        creator: &StoredCreator,
+    ) -> Result<Option<resonance_proto::scoring::CreatorScore>, ScoringError> {
+        let Some(profile) = creator.profile.clone() else {
+            return Ok(None);
+        };
         let definition = self.model.default_definition();
         let wanted = match definition.window {
             resonance_core::PostWindow::Latest(n) => u64::from(n),
-            resonance_core::PostWindow::Within(_) => u64::from(resonance_core::EngagementDefinition::MAX_POST_WINDOW),
+            resonance_core::PostWindow::Within(_) => {
+                u64::from(resonance_core::EngagementDefinition::MAX_POST_WINDOW)
+            }
         };
-        let posts = self.store.creators().latest_posts(creator.id, wanted).await?;
+        let posts = self
+            .store
+            .creators()
+            .latest_posts(creator.id, wanted)
+            .await?;
         let snapshots = self.store.creators().snapshots(creator.id).await?;
-        let account = AccountData { profile, snapshots, posts };
+        let account = AccountData {
+            profile,
+            snapshots,
+            posts,
+        };
         match self.model.score(&account, None, Utc::now()) {
             Ok(score) => Ok(Some(convert::creator_score(&score))),
             // Stored data that cannot be scored (zero followers, say) is not the caller's error.
@@ -124,14 +157,19 @@ impl ScoringApi {
     }
 }
 
-fn creator_message(creator: &StoredCreator, score: Option<resonance_proto::scoring::CreatorScore>) -> Creator {
+fn creator_message(
+    creator: &StoredCreator,
+    score: Option<resonance_proto::scoring::CreatorScore>,
+) -> Creator {
     let profile = creator.profile.as_ref();
     let count = |value: Option<u64>| value.map_or(0, |v| i64::try_from(v).unwrap_or(i64::MAX));
     Creator {
         name: format!("creators/{}", creator.id),
         platform: convert::platform_to_proto(creator.platform) as i32,
         handle: creator.handle.as_str().to_owned(),
-        external_id: profile.and_then(|p| p.external_id.clone()).unwrap_or_default(),
+        external_id: profile
+            .and_then(|p| p.external_id.clone())
+            .unwrap_or_default(),
         display_name: profile.map(|p| p.display_name.clone()).unwrap_or_default(),
         bio: profile.map(|p| p.bio.clone()).unwrap_or_default(),
         followers: count(profile.map(|p| p.followers)),
@@ -151,10 +189,16 @@ type ScoreStream = Pin<Box<dyn Stream<Item = Result<StreamScoreAccountsResponse,
 
 #[tonic::async_trait]
 impl ScoringService for ScoringApi {
-    async fn score_account(&self, request: Request<ScoreAccountRequest>) -> Result<Response<ScoreAccountResponse>, Status> {
+    async fn score_account(
+        &self,
+        request: Request<ScoreAccountRequest>,
+    ) -> Result<Response<ScoreAccountResponse>, Status> {
         let request = request.into_inner();
         let score = self
-            .score_request(request.account.as_ref(), request.engagement_definition.as_ref())
+            .score_request(
+                request.account.as_ref(),
+                request.engagement_definition.as_ref(),
+            )
             .map_err(|e| invalid_argument(&e))?;
         Ok(Response::new(ScoreAccountResponse { score: Some(score) }))
     }
@@ -171,14 +215,22 @@ impl ScoringService for ScoringApi {
             while let Some(item) = requests.next().await {
                 let response = match item {
                     Ok(item) => {
-                        let result = match api.score_request(item.account.as_ref(), item.engagement_definition.as_ref()) {
+                        let result = match api.score_request(
+                            item.account.as_ref(),
+                            item.engagement_definition.as_ref(),
+                        ) {
                             Ok(score) => stream_score_accounts_response::Result::Score(score),
-                            Err(error) => stream_score_accounts_response::Result::Error(ItemError {
-                                field: error.field.clone(),
-                                message: cap_message(&error.message),
-                            }),
+                            Err(error) => {
+                                stream_score_accounts_response::Result::Error(ItemError {
+                                    field: error.field.clone(),
+                                    message: cap_message(&error.message),
+                                })
+                            }
                         };
-                        Ok(StreamScoreAccountsResponse { index, result: Some(result) })
+                        Ok(StreamScoreAccountsResponse {
+                            index,
+                            result: Some(result),
+                        })
                     }
                     Err(status) => Err(status),
                 };
@@ -193,10 +245,15 @@ impl ScoringService for ScoringApi {
         Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
     }
 
-    async fn get_creator(&self, request: Request<GetCreatorRequest>) -> Result<Response<GetCreatorResponse>, Status> {
+    async fn get_creator(
+        &self,
+        request: Request<GetCreatorRequest>,
+    ) -> Result<Response<GetCreatorResponse>, Status> {
         let request = request.into_inner();
         let creator = self.load(&request).await?;
         let score = self.score_stored(&creator).await?;
-        Ok(Response::new(GetCreatorResponse { creator: Some(creator_message(&creator, score)) }))
+        Ok(Response::new(GetCreatorResponse {
+            creator: Some(creator_message(&creator, score)),
+        }))
     }
 }

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use resonance_core::{ContentFormat, Handle, MetricSnapshot, Platform, Post, Profile};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
 use crate::StoreError;
@@ -64,15 +64,25 @@ fn split_tags(joined: &str) -> Vec<String> {
 }
 
 fn parse_key(row: &creator::Model) -> Result<Key, StoreError> {
-    let platform = row.platform.parse::<Platform>().map_err(|e| StoreError::Corrupt(format!("creators.platform: {e}")))?;
-    let handle = Handle::parse(&row.handle).map_err(|e| StoreError::Corrupt(format!("creators.handle: {e}")))?;
+    let platform = row
+        .platform
+        .parse::<Platform>()
+        .map_err(|e| StoreError::Corrupt(format!("creators.platform: {e}")))?;
+    let handle = Handle::parse(&row.handle)
+        .map_err(|e| StoreError::Corrupt(format!("creators.handle: {e}")))?;
     Ok((platform, handle))
 }
 
-fn profile_from_row(row: &creator::Model, platform: Platform, handle: Handle) -> Result<Option<Profile>, StoreError> {
-    let Some(observed_at) = row.observed_at else { return Ok(None) };
-    let categories: Vec<String> =
-        serde_json::from_str(&row.categories).map_err(|e| StoreError::Corrupt(format!("creators.categories: {e}")))?;
+fn profile_from_row(
+    row: &creator::Model,
+    platform: Platform,
+    handle: Handle,
+) -> Result<Option<Profile>, StoreError> {
+    let Some(observed_at) = row.observed_at else {
+        return Ok(None);
+    };
+    let categories: Vec<String> = serde_json::from_str(&row.categories)
+        .map_err(|e| StoreError::Corrupt(format!("creators.categories: {e}")))?;
     Ok(Some(Profile {
         platform,
         handle,
@@ -123,7 +133,9 @@ fn profile_active_model(profile: &Profile, now: DateTime<Utc>) -> creator::Activ
         has_profile_picture: Set(profile.has_profile_picture),
         country: Set(profile.country.clone()),
         language: Set(profile.language.clone()),
-        categories: Set(serde_json::to_string(&profile.categories).unwrap_or_else(|_| "[]".to_owned())),
+        categories: Set(
+            serde_json::to_string(&profile.categories).unwrap_or_else(|_| "[]".to_owned())
+        ),
         observed_at: Set(Some(profile.observed_at)),
         created_at: Set(now),
         updated_at: Set(now),
@@ -131,7 +143,11 @@ fn profile_active_model(profile: &Profile, now: DateTime<Utc>) -> creator::Activ
     }
 }
 
-fn placeholder_active_model(platform: Platform, handle: &Handle, now: DateTime<Utc>) -> creator::ActiveModel {
+fn placeholder_active_model(
+    platform: Platform,
+    handle: &Handle,
+    now: DateTime<Utc>,
+) -> creator::ActiveModel {
     creator::ActiveModel {
         platform: Set(platform.as_str().to_owned()),
         handle: Set(handle.as_str().to_owned()),
@@ -158,7 +174,10 @@ fn post_from_row(row: &post::Model) -> Result<Post, StoreError> {
     Ok(Post {
         external_id: row.external_id.clone(),
         posted_at: row.posted_at,
-        format: row.format.parse::<ContentFormat>().map_err(|e| StoreError::Corrupt(format!("posts.format: {e}")))?,
+        format: row
+            .format
+            .parse::<ContentFormat>()
+            .map_err(|e| StoreError::Corrupt(format!("posts.format: {e}")))?,
         likes: optional_u64(row.likes),
         comments: optional_u64(row.comments),
         shares: optional_u64(row.shares),
@@ -199,11 +218,17 @@ impl<'a> CreatorRepo<'a> {
     }
 
     /// Stored rows for these keys, by key.
-    async fn rows_by_key<C: ConnectionTrait>(db: &C, keys: &[Key]) -> Result<HashMap<Key, creator::Model>, StoreError> {
+    async fn rows_by_key<C: ConnectionTrait>(
+        db: &C,
+        keys: &[Key],
+    ) -> Result<HashMap<Key, creator::Model>, StoreError> {
         let mut found = HashMap::with_capacity(keys.len());
         for chunk in keys.chunks(ROWS_PER_STATEMENT) {
             let handles: Vec<&str> = chunk.iter().map(|(_, h)| h.as_str()).collect();
-            let rows = creator::Entity::find().filter(creator::Column::Handle.is_in(handles)).all(db).await?;
+            let rows = creator::Entity::find()
+                .filter(creator::Column::Handle.is_in(handles))
+                .all(db)
+                .await?;
             for row in rows {
                 let key = parse_key(&row)?;
                 if chunk.contains(&key) {
@@ -215,25 +240,48 @@ impl<'a> CreatorRepo<'a> {
     }
 
     /// Makes sure a row exists for each account and returns the ids by key.
-    async fn ensure_ids<C: ConnectionTrait>(db: &C, keys: &[Key], now: DateTime<Utc>) -> Result<HashMap<Key, i64>, StoreError> {
+    async fn ensure_ids<C: ConnectionTrait>(
+        db: &C,
+        keys: &[Key],
+        now: DateTime<Utc>,
+    ) -> Result<HashMap<Key, i64>, StoreError> {
         let mut unique: Vec<Key> = keys.to_vec();
         unique.sort();
         unique.dedup();
         for chunk in unique.chunks(ROWS_PER_STATEMENT) {
-            creator::Entity::insert_many(chunk.iter().map(|(p, h)| placeholder_active_model(*p, h, now)))
-                .on_conflict(OnConflict::columns([creator::Column::Platform, creator::Column::Handle]).do_nothing().to_owned())
-                .exec_without_returning(db)
-                .await?;
+            creator::Entity::insert_many(
+                chunk
+                    .iter()
+                    .map(|(p, h)| placeholder_active_model(*p, h, now)),
+            )
+            .on_conflict(
+                OnConflict::columns([creator::Column::Platform, creator::Column::Handle])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
         }
-        Ok(Self::rows_by_key(db, &unique).await?.into_iter().map(|(k, row)| (k, row.id)).collect())
+        Ok(Self::rows_by_key(db, &unique)
+            .await?
+            .into_iter()
+            .map(|(k, row)| (k, row.id))
+            .collect())
     }
 
     /// Inserts or updates profiles, one outcome per input in order. An observation older than
     /// the stored one does not overwrite it (so delivery order does not matter) but still adds
     /// a metric snapshot to the account's history.
-    pub async fn upsert_profiles(&self, profiles: &[Profile], now: DateTime<Utc>) -> Result<Vec<WriteOutcome>, StoreError> {
+    pub async fn upsert_profiles(
+        &self,
+        profiles: &[Profile],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
         let txn = self.db.begin().await?;
-        let keys: Vec<Key> = profiles.iter().map(|p| (p.platform, p.handle.clone())).collect();
+        let keys: Vec<Key> = profiles
+            .iter()
+            .map(|p| (p.platform, p.handle.clone()))
+            .collect();
         let stored = Self::rows_by_key(&txn, &keys).await?;
         let mut current: HashMap<Key, Option<Profile>> = HashMap::with_capacity(keys.len());
         for (key, row) in &stored {
@@ -250,7 +298,10 @@ impl<'a> CreatorRepo<'a> {
                 Some(old) if same_content(old, profile) => WriteOutcome::Unchanged,
                 Some(_) => WriteOutcome::Updated,
             };
-            if existing.as_ref().is_none_or(|old| profile.observed_at >= old.observed_at) {
+            if existing
+                .as_ref()
+                .is_none_or(|old| profile.observed_at >= old.observed_at)
+            {
                 current.insert(key.clone(), Some(profile.clone()));
                 to_write.insert(key.clone(), profile);
             }
@@ -326,9 +377,12 @@ impl<'a> CreatorRepo<'a> {
             });
             inserted += metric_snapshot::Entity::insert_many(models)
                 .on_conflict(
-                    OnConflict::columns([metric_snapshot::Column::CreatorId, metric_snapshot::Column::ObservedAt])
-                        .do_nothing()
-                        .to_owned(),
+                    OnConflict::columns([
+                        metric_snapshot::Column::CreatorId,
+                        metric_snapshot::Column::ObservedAt,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
                 )
                 .exec_without_returning(db)
                 .await?;
@@ -344,7 +398,10 @@ impl<'a> CreatorRepo<'a> {
         now: DateTime<Utc>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
         let txn = self.db.begin().await?;
-        let keyed: Vec<(Key, MetricSnapshot)> = snapshots.iter().map(|(p, h, s)| ((*p, h.clone()), *s)).collect();
+        let keyed: Vec<(Key, MetricSnapshot)> = snapshots
+            .iter()
+            .map(|(p, h, s)| ((*p, h.clone()), *s))
+            .collect();
         let keys: Vec<Key> = keyed.iter().map(|(k, _)| k.clone()).collect();
         let ids = Self::ensure_ids(&txn, &keys, now).await?;
         let mut existing = std::collections::HashSet::new();
@@ -363,7 +420,11 @@ impl<'a> CreatorRepo<'a> {
         let mut outcomes = Vec::with_capacity(keyed.len());
         for (key, snapshot) in &keyed {
             let id = ids.get(key).copied().unwrap_or_default();
-            outcomes.push(if existing.insert((id, snapshot.observed_at)) { WriteOutcome::Created } else { WriteOutcome::Unchanged });
+            outcomes.push(if existing.insert((id, snapshot.observed_at)) {
+                WriteOutcome::Created
+            } else {
+                WriteOutcome::Unchanged
+            });
         }
         Self::insert_snapshots(&txn, &ids, &keyed).await?;
         txn.commit().await?;
@@ -372,14 +433,21 @@ impl<'a> CreatorRepo<'a> {
 
     /// Inserts or updates posts, one outcome per input in order. An account not known yet gets
     /// a row without a profile, so posts may arrive before the profile.
-    pub async fn upsert_posts(&self, posts: &[(Platform, Handle, Post)], now: DateTime<Utc>) -> Result<Vec<WriteOutcome>, StoreError> {
+    pub async fn upsert_posts(
+        &self,
+        posts: &[(Platform, Handle, Post)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
         let txn = self.db.begin().await?;
         let keys: Vec<Key> = posts.iter().map(|(p, h, _)| (*p, h.clone())).collect();
         let ids = Self::ensure_ids(&txn, &keys, now).await?;
 
         let mut stored: HashMap<(i64, String), Post> = HashMap::new();
         let creator_ids: Vec<i64> = ids.values().copied().collect();
-        let external_ids: Vec<&str> = posts.iter().map(|(_, _, p)| p.external_id.as_str()).collect();
+        let external_ids: Vec<&str> = posts
+            .iter()
+            .map(|(_, _, p)| p.external_id.as_str())
+            .collect();
         for chunk in external_ids.chunks(ROWS_PER_STATEMENT) {
             let rows = post::Entity::find()
                 .filter(post::Column::CreatorId.is_in(creator_ids.clone()))
@@ -387,14 +455,20 @@ impl<'a> CreatorRepo<'a> {
                 .all(&txn)
                 .await?;
             for row in rows {
-                stored.insert((row.creator_id, row.external_id.clone()), post_from_row(&row)?);
+                stored.insert(
+                    (row.creator_id, row.external_id.clone()),
+                    post_from_row(&row)?,
+                );
             }
         }
 
         let mut outcomes = Vec::with_capacity(posts.len());
         let mut to_write: HashMap<(i64, String), &Post> = HashMap::new();
         for ((_, _, post), key) in posts.iter().zip(&keys) {
-            let creator_id = ids.get(key).copied().ok_or_else(|| StoreError::Corrupt(format!("no id for {}/{}", key.0, key.1)))?;
+            let creator_id = ids
+                .get(key)
+                .copied()
+                .ok_or_else(|| StoreError::Corrupt(format!("no id for {}/{}", key.0, key.1)))?;
             let post_key = (creator_id, post.external_id.clone());
             let outcome = match stored.get(&post_key) {
                 None => WriteOutcome::Created,
@@ -439,7 +513,10 @@ impl<'a> CreatorRepo<'a> {
 
     async fn stored(&self, row: creator::Model) -> Result<StoredCreator, StoreError> {
         let (platform, handle) = parse_key(&row)?;
-        let stored_posts = post::Entity::find().filter(post::Column::CreatorId.eq(row.id)).count(self.db).await?;
+        let stored_posts = post::Entity::find()
+            .filter(post::Column::CreatorId.eq(row.id))
+            .count(self.db)
+            .await?;
         Ok(StoredCreator {
             id: row.id,
             platform,
@@ -457,7 +534,11 @@ impl<'a> CreatorRepo<'a> {
         }
     }
 
-    pub async fn find(&self, platform: Platform, handle: &Handle) -> Result<Option<StoredCreator>, StoreError> {
+    pub async fn find(
+        &self,
+        platform: Platform,
+        handle: &Handle,
+    ) -> Result<Option<StoredCreator>, StoreError> {
         let row = creator::Entity::find()
             .filter(creator::Column::Platform.eq(platform.as_str()))
             .filter(creator::Column::Handle.eq(handle.as_str()))

@@ -2,7 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ExprTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
 
 use crate::StoreError;
 use crate::entity::{dead_letter, ingest_job};
@@ -152,16 +155,28 @@ impl<'a> IngestRepo<'a> {
             finished_at: Set(None),
         };
         let inserted = ingest_job::Entity::insert(model)
-            .on_conflict(OnConflict::column(ingest_job::Column::RequestId).do_nothing().to_owned())
+            .on_conflict(
+                OnConflict::column(ingest_job::Column::RequestId)
+                    .do_nothing()
+                    .to_owned(),
+            )
             .exec_without_returning(self.db)
             .await?;
         let row = match request_id {
             Some(request_id) if inserted == 0 => {
-                ingest_job::Entity::find().filter(ingest_job::Column::RequestId.eq(request_id)).one(self.db).await?
+                ingest_job::Entity::find()
+                    .filter(ingest_job::Column::RequestId.eq(request_id))
+                    .one(self.db)
+                    .await?
             }
-            _ => ingest_job::Entity::find_by_id(id.to_owned()).one(self.db).await?,
+            _ => {
+                ingest_job::Entity::find_by_id(id.to_owned())
+                    .one(self.db)
+                    .await?
+            }
         };
-        let row = row.ok_or_else(|| StoreError::Corrupt(format!("ingest job {id} vanished after insert")))?;
+        let row = row
+            .ok_or_else(|| StoreError::Corrupt(format!("ingest job {id} vanished after insert")))?;
         Ok((job_from_row(row)?, inserted == 1))
     }
 
@@ -169,10 +184,22 @@ impl<'a> IngestRepo<'a> {
     pub async fn add_counts(&self, id: &str, counts: JobCounts) -> Result<(), StoreError> {
         use sea_orm::sea_query::Expr;
         ingest_job::Entity::update_many()
-            .col_expr(ingest_job::Column::Created, Expr::col(ingest_job::Column::Created).add(count(counts.created)))
-            .col_expr(ingest_job::Column::Updated, Expr::col(ingest_job::Column::Updated).add(count(counts.updated)))
-            .col_expr(ingest_job::Column::Unchanged, Expr::col(ingest_job::Column::Unchanged).add(count(counts.unchanged)))
-            .col_expr(ingest_job::Column::Rejected, Expr::col(ingest_job::Column::Rejected).add(count(counts.rejected)))
+            .col_expr(
+                ingest_job::Column::Created,
+                Expr::col(ingest_job::Column::Created).add(count(counts.created)),
+            )
+            .col_expr(
+                ingest_job::Column::Updated,
+                Expr::col(ingest_job::Column::Updated).add(count(counts.updated)),
+            )
+            .col_expr(
+                ingest_job::Column::Unchanged,
+                Expr::col(ingest_job::Column::Unchanged).add(count(counts.unchanged)),
+            )
+            .col_expr(
+                ingest_job::Column::Rejected,
+                Expr::col(ingest_job::Column::Rejected).add(count(counts.rejected)),
+            )
             .filter(ingest_job::Column::Id.eq(id))
             .exec(self.db)
             .await?;
@@ -189,7 +216,10 @@ impl<'a> IngestRepo<'a> {
         use sea_orm::sea_query::Expr;
         ingest_job::Entity::update_many()
             .col_expr(ingest_job::Column::State, Expr::value(state.as_str()))
-            .col_expr(ingest_job::Column::Failure, Expr::value(failure.map(str::to_owned)))
+            .col_expr(
+                ingest_job::Column::Failure,
+                Expr::value(failure.map(str::to_owned)),
+            )
             .col_expr(ingest_job::Column::FinishedAt, Expr::value(now))
             .filter(ingest_job::Column::Id.eq(id))
             .exec(self.db)
@@ -198,16 +228,31 @@ impl<'a> IngestRepo<'a> {
     }
 
     pub async fn get_job(&self, id: &str) -> Result<Option<StoredJob>, StoreError> {
-        ingest_job::Entity::find_by_id(id.to_owned()).one(self.db).await?.map(job_from_row).transpose()
+        ingest_job::Entity::find_by_id(id.to_owned())
+            .one(self.db)
+            .await?
+            .map(job_from_row)
+            .transpose()
     }
 
     /// Jobs newest first; `after` is the id of the last job of the previous page.
-    pub async fn list_jobs(&self, after: Option<&str>, limit: u64) -> Result<Vec<StoredJob>, StoreError> {
-        let mut query = ingest_job::Entity::find().order_by_desc(ingest_job::Column::Id).limit(limit);
+    pub async fn list_jobs(
+        &self,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<StoredJob>, StoreError> {
+        let mut query = ingest_job::Entity::find()
+            .order_by_desc(ingest_job::Column::Id)
+            .limit(limit);
         if let Some(after) = after {
             query = query.filter(ingest_job::Column::Id.lt(after));
         }
-        query.all(self.db).await?.into_iter().map(job_from_row).collect()
+        query
+            .all(self.db)
+            .await?
+            .into_iter()
+            .map(job_from_row)
+            .collect()
     }
 
     pub async fn add_dead_letters(
@@ -230,7 +275,9 @@ impl<'a> IngestRepo<'a> {
                 created_at: Set(now),
                 ..Default::default()
             });
-            dead_letter::Entity::insert_many(models).exec_without_returning(self.db).await?;
+            dead_letter::Entity::insert_many(models)
+                .exec_without_returning(self.db)
+                .await?;
         }
         Ok(())
     }
@@ -242,7 +289,9 @@ impl<'a> IngestRepo<'a> {
         after: Option<i64>,
         limit: u64,
     ) -> Result<Vec<StoredDeadLetter>, StoreError> {
-        let mut query = dead_letter::Entity::find().order_by_asc(dead_letter::Column::Id).limit(limit);
+        let mut query = dead_letter::Entity::find()
+            .order_by_asc(dead_letter::Column::Id)
+            .limit(limit);
         if let Some(job_id) = job_id {
             query = query.filter(dead_letter::Column::JobId.eq(job_id));
         }

@@ -3,7 +3,13 @@
 //! SQLite (a file, WAL mode) is the embedded default; PostgreSQL is selected by a
 //! `postgres://` database URL. Every query here runs on both.
 
-#![cfg_attr(test, allow(unused_crate_dependencies, reason = "dev-dependencies serve the integration tests"))]
+#![cfg_attr(
+    test,
+    allow(
+        unused_crate_dependencies,
+        reason = "dev-dependencies serve the integration tests"
+    )
+)]
 
 use std::time::Duration;
 
@@ -76,7 +82,10 @@ impl Default for DatabaseConfig {
 
 impl DatabaseConfig {
     pub fn with_url(url: &str) -> Self {
-        Self { url: SecretString::from(url), ..Self::default() }
+        Self {
+            url: SecretString::from(url),
+            ..Self::default()
+        }
     }
 }
 
@@ -92,13 +101,18 @@ pub struct Store {
 impl Store {
     pub async fn connect(config: &DatabaseConfig) -> Result<Self, StoreError> {
         let url = config.url.expose_secret();
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
             return Err(StoreError::Config(
                 "database.url must start with sqlite:, postgres:// or postgresql://".to_owned(),
             ));
         }
         if config.max_connections == 0 {
-            return Err(StoreError::Config("database.max_connections must be at least 1".to_owned()));
+            return Err(StoreError::Config(
+                "database.max_connections must be at least 1".to_owned(),
+            ));
         }
         let mut options = ConnectOptions::new(url.to_owned());
         options
@@ -133,7 +147,7 @@ impl Store {
 
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.db.ping().await.map_err(|e| StoreError::Unavailable(e))
+        self.db.ping().await.map_err(StoreError::Unavailable)
     }
 
     pub fn backend(&self) -> &'static str {

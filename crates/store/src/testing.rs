@@ -45,18 +45,34 @@ impl TestDatabase {
                 let dir = tempfile::tempdir().map_err(|e| StoreError::Config(e.to_string()))?;
                 let path: PathBuf = dir.path().join("resonance.db");
                 let config = DatabaseConfig::with_url(&format!("sqlite://{}", path.display()));
-                Ok(Self { config, backend, admin_url: None, name: path.display().to_string(), _dir: Some(dir) })
+                Ok(Self {
+                    config,
+                    backend,
+                    admin_url: None,
+                    name: path.display().to_string(),
+                    _dir: Some(dir),
+                })
             }
             Backend::Postgres => {
                 let admin_url = std::env::var(TEST_DATABASE_URL)
                     .map_err(|_| StoreError::Config(format!("{TEST_DATABASE_URL} is not set")))?;
                 let name = format!("resonance_test_{}", uuid::Uuid::now_v7().simple());
                 let admin = Database::connect(admin_url.as_str()).await?;
-                admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await?;
                 admin.close().await?;
-                let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map_or(admin_url.as_str(), |(base, _)| base);
                 let config = DatabaseConfig::with_url(&format!("{base}/{name}"));
-                Ok(Self { config, backend, admin_url: Some(admin_url), name, _dir: None })
+                Ok(Self {
+                    config,
+                    backend,
+                    admin_url: Some(admin_url),
+                    name,
+                    _dir: None,
+                })
             }
         }
     }
@@ -77,7 +93,12 @@ impl TestDatabase {
     pub async fn drop_database(self) -> Result<(), StoreError> {
         if let Some(admin_url) = &self.admin_url {
             let admin = Database::connect(admin_url.as_str()).await?;
-            admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).await?;
+            admin
+                .execute_unprepared(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                ))
+                .await?;
             admin.close().await?;
         }
         Ok(())

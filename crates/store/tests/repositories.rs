@@ -1,4 +1,7 @@
-#![allow(unused_crate_dependencies, reason = "integration tests link every dependency of the library")]
+#![allow(
+    unused_crate_dependencies,
+    reason = "integration tests link every dependency of the library"
+)]
 
 //! Repository behaviour on every configured backend: SQLite always, PostgreSQL when
 //! RESONANCE_TEST_DATABASE_URL is set (each test on a database of its own).
@@ -9,7 +12,9 @@ use resonance_store::testing::{TestDatabase, backends};
 use resonance_store::{DeadLetterInput, JobCounts, JobState, Store, WriteOutcome};
 
 fn at(day: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 10, day, 12, 0, 0).single().expect("valid date")
+    Utc.with_ymd_and_hms(2026, 10, day, 12, 0, 0)
+        .single()
+        .expect("valid date")
 }
 
 fn handle(raw: &str) -> Handle {
@@ -73,22 +78,45 @@ async fn profiles_are_created_updated_and_left_unchanged() {
         let now = at(20);
         let repo = store.creators();
         let first = profile("anna", 20_000, at(1));
-        assert_eq!(repo.upsert_profiles(&[first.clone()], now).await.expect("insert"), vec![WriteOutcome::Created]);
-        assert_eq!(repo.upsert_profiles(&[first.clone()], now).await.expect("repeat"), vec![WriteOutcome::Unchanged]);
+        assert_eq!(
+            repo.upsert_profiles(std::slice::from_ref(&first), now)
+                .await
+                .expect("insert"),
+            vec![WriteOutcome::Created]
+        );
+        assert_eq!(
+            repo.upsert_profiles(std::slice::from_ref(&first), now)
+                .await
+                .expect("repeat"),
+            vec![WriteOutcome::Unchanged]
+        );
 
         let grown = profile("anna", 21_000, at(2));
-        assert_eq!(repo.upsert_profiles(&[grown], now).await.expect("update"), vec![WriteOutcome::Updated]);
+        assert_eq!(
+            repo.upsert_profiles(&[grown], now).await.expect("update"),
+            vec![WriteOutcome::Updated]
+        );
 
         // An older observation arriving late changes nothing but history.
         let stale = profile("anna", 5, at(1) - TimeDelta::days(1));
-        assert_eq!(repo.upsert_profiles(&[stale], now).await.expect("stale"), vec![WriteOutcome::Unchanged]);
+        assert_eq!(
+            repo.upsert_profiles(&[stale], now).await.expect("stale"),
+            vec![WriteOutcome::Unchanged]
+        );
 
-        let stored = repo.find(Platform::Instagram, &handle("@Anna")).await.expect("find").expect("exists");
+        let stored = repo
+            .find(Platform::Instagram, &handle("@Anna"))
+            .await
+            .expect("find")
+            .expect("exists");
         let stored_profile = stored.profile.expect("has a profile");
         assert_eq!(stored_profile.followers, 21_000);
         assert_eq!(stored_profile, profile("anna", 21_000, at(2)));
         let history = repo.snapshots(stored.id).await.expect("snapshots");
-        assert_eq!(history.iter().map(|s| s.followers).collect::<Vec<_>>(), vec![5, 20_000, 21_000]);
+        assert_eq!(
+            history.iter().map(|s| s.followers).collect::<Vec<_>>(),
+            vec![5, 20_000, 21_000]
+        );
         assert_eq!(repo.count().await.expect("count"), 1);
     })
     .await;
@@ -105,7 +133,11 @@ async fn posts_may_arrive_before_the_profile_and_repeats_change_nothing() {
         ];
         let outcomes = repo.upsert_posts(&posts, now).await.expect("insert posts");
         assert_eq!(outcomes, vec![WriteOutcome::Created, WriteOutcome::Created]);
-        let placeholder = repo.find(Platform::Instagram, &handle("ben")).await.expect("find").expect("exists");
+        let placeholder = repo
+            .find(Platform::Instagram, &handle("ben"))
+            .await
+            .expect("find")
+            .expect("exists");
         assert!(placeholder.profile.is_none(), "no profile yet");
         assert_eq!(placeholder.stored_posts, 2);
 
@@ -114,15 +146,33 @@ async fn posts_may_arrive_before_the_profile_and_repeats_change_nothing() {
             vec![WriteOutcome::Unchanged, WriteOutcome::Unchanged]
         );
         let recount = vec![(Platform::Instagram, handle("ben"), post("p1", 3, 150))];
-        assert_eq!(repo.upsert_posts(&recount, now).await.expect("recount"), vec![WriteOutcome::Updated]);
+        assert_eq!(
+            repo.upsert_posts(&recount, now).await.expect("recount"),
+            vec![WriteOutcome::Updated]
+        );
 
-        repo.upsert_profiles(&[profile("ben", 50_000, at(6))], now).await.expect("profile");
-        let stored = repo.find(Platform::Instagram, &handle("ben")).await.expect("find").expect("exists");
-        assert_eq!(stored.id, placeholder.id, "the profile fills the same creator");
+        repo.upsert_profiles(&[profile("ben", 50_000, at(6))], now)
+            .await
+            .expect("profile");
+        let stored = repo
+            .find(Platform::Instagram, &handle("ben"))
+            .await
+            .expect("find")
+            .expect("exists");
+        assert_eq!(
+            stored.id, placeholder.id,
+            "the profile fills the same creator"
+        );
         assert_eq!(stored.profile.map(|p| p.followers), Some(50_000));
 
         let latest = repo.latest_posts(stored.id, 12).await.expect("posts");
-        assert_eq!(latest.iter().map(|p| p.external_id.as_str()).collect::<Vec<_>>(), vec!["p2", "p1"]);
+        assert_eq!(
+            latest
+                .iter()
+                .map(|p| p.external_id.as_str())
+                .collect::<Vec<_>>(),
+            vec!["p2", "p1"]
+        );
         assert_eq!(latest[1], post("p1", 3, 150), "every field round-trips");
         assert_eq!(repo.count_posts().await.expect("count"), 2);
     })
@@ -133,14 +183,31 @@ async fn posts_may_arrive_before_the_profile_and_repeats_change_nothing() {
 async fn snapshots_are_keyed_by_account_and_time() {
     each_backend(|store| async move {
         let repo = store.creators();
-        let snapshot = MetricSnapshot { observed_at: at(4), followers: 10, following: 2, media_count: 3 };
-        let rows = vec![(Platform::TikTok, handle("cara"), snapshot), (Platform::TikTok, handle("cara"), snapshot)];
+        let snapshot = MetricSnapshot {
+            observed_at: at(4),
+            followers: 10,
+            following: 2,
+            media_count: 3,
+        };
+        let rows = vec![
+            (Platform::TikTok, handle("cara"), snapshot),
+            (Platform::TikTok, handle("cara"), snapshot),
+        ];
         assert_eq!(
-            repo.upsert_snapshots(&rows, at(20)).await.expect("snapshots"),
+            repo.upsert_snapshots(&rows, at(20))
+                .await
+                .expect("snapshots"),
             vec![WriteOutcome::Created, WriteOutcome::Unchanged]
         );
-        let creator = repo.find(Platform::TikTok, &handle("cara")).await.expect("find").expect("exists");
-        assert_eq!(repo.snapshots(creator.id).await.expect("history"), vec![snapshot]);
+        let creator = repo
+            .find(Platform::TikTok, &handle("cara"))
+            .await
+            .expect("find")
+            .expect("exists");
+        assert_eq!(
+            repo.snapshots(creator.id).await.expect("history"),
+            vec![snapshot]
+        );
     })
     .await;
 }
@@ -149,14 +216,38 @@ async fn snapshots_are_keyed_by_account_and_time() {
 async fn jobs_are_idempotent_by_request_id_and_keep_dead_letters() {
     each_backend(|store| async move {
         let repo = store.ingest();
-        let (job, fresh) = repo.start_job("job-1", Some("req-1"), "file.jsonl", at(1)).await.expect("start");
+        let (job, fresh) = repo
+            .start_job("job-1", Some("req-1"), "file.jsonl", at(1))
+            .await
+            .expect("start");
         assert!(fresh);
-        let (again, fresh_again) = repo.start_job("job-2", Some("req-1"), "file.jsonl", at(1)).await.expect("retry");
+        let (again, fresh_again) = repo
+            .start_job("job-2", Some("req-1"), "file.jsonl", at(1))
+            .await
+            .expect("retry");
         assert!(!fresh_again);
         assert_eq!(again.id, job.id);
 
-        repo.add_counts(&job.id, JobCounts { created: 3, updated: 1, unchanged: 0, rejected: 1 }).await.expect("count");
-        repo.add_counts(&job.id, JobCounts { created: 1, ..JobCounts::default() }).await.expect("count");
+        repo.add_counts(
+            &job.id,
+            JobCounts {
+                created: 3,
+                updated: 1,
+                unchanged: 0,
+                rejected: 1,
+            },
+        )
+        .await
+        .expect("count");
+        repo.add_counts(
+            &job.id,
+            JobCounts {
+                created: 1,
+                ..JobCounts::default()
+            },
+        )
+        .await
+        .expect("count");
         repo.add_dead_letters(
             Some(&job.id),
             vec![DeadLetterInput {
@@ -170,15 +261,35 @@ async fn jobs_are_idempotent_by_request_id_and_keep_dead_letters() {
         )
         .await
         .expect("dead letter");
-        let done = repo.finish_job(&job.id, JobState::Succeeded, None, at(2)).await.expect("finish").expect("exists");
+        let done = repo
+            .finish_job(&job.id, JobState::Succeeded, None, at(2))
+            .await
+            .expect("finish")
+            .expect("exists");
         assert_eq!(done.state, JobState::Succeeded);
-        assert_eq!(done.counts, JobCounts { created: 4, updated: 1, unchanged: 0, rejected: 1 });
+        assert_eq!(
+            done.counts,
+            JobCounts {
+                created: 4,
+                updated: 1,
+                unchanged: 0,
+                rejected: 1
+            }
+        );
         assert_eq!(done.finished_at, Some(at(2)));
 
-        let letters = repo.list_dead_letters(Some(&job.id), None, 10).await.expect("list");
+        let letters = repo
+            .list_dead_letters(Some(&job.id), None, 10)
+            .await
+            .expect("list");
         assert_eq!(letters.len(), 1);
         assert_eq!(letters[0].position, "line 7");
-        assert!(repo.list_dead_letters(Some("other"), None, 10).await.expect("list").is_empty());
+        assert!(
+            repo.list_dead_letters(Some("other"), None, 10)
+                .await
+                .expect("list")
+                .is_empty()
+        );
         assert_eq!(repo.list_jobs(None, 10).await.expect("jobs").len(), 1);
     })
     .await;

@@ -11,35 +11,51 @@ use resonance_core::{ContentFormat, Platform, Tier, ValidationError};
 
 use crate::common as pb;
 
-pub use scoring::{MAX_ITEMS_PER_ACCOUNT, account_data, creator_score, engagement_definition, post, profile, snapshot};
+pub use scoring::{
+    MAX_ITEMS_PER_ACCOUNT, account_data, creator_score, engagement_definition, post, profile,
+    snapshot,
+};
 
 /// A protobuf timestamp as a UTC time.
 pub fn time(ts: &prost_types::Timestamp) -> Result<DateTime<Utc>, ValidationError> {
     let nanos = u32::try_from(ts.nanos)
         .ok()
         .filter(|&n| n < 1_000_000_000)
-        .ok_or_else(|| ValidationError::new("nanos", format!("must be in 0..1e9 (got {})", ts.nanos)))?;
-    DateTime::from_timestamp(ts.seconds, nanos)
-        .ok_or_else(|| ValidationError::new("seconds", format!("out of range (got {})", ts.seconds)))
+        .ok_or_else(|| {
+            ValidationError::new("nanos", format!("must be in 0..1e9 (got {})", ts.nanos))
+        })?;
+    DateTime::from_timestamp(ts.seconds, nanos).ok_or_else(|| {
+        ValidationError::new("seconds", format!("out of range (got {})", ts.seconds))
+    })
 }
 
 /// A required timestamp field.
-pub fn required_time(ts: Option<&prost_types::Timestamp>, field: &str) -> Result<DateTime<Utc>, ValidationError> {
+pub fn required_time(
+    ts: Option<&prost_types::Timestamp>,
+    field: &str,
+) -> Result<DateTime<Utc>, ValidationError> {
     let ts = ts.ok_or_else(|| ValidationError::new(field, "is required"))?;
     time(ts).map_err(|e| e.within(field))
 }
 
 pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: at.timestamp(), nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0) }
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
+    }
 }
 
 pub fn duration(span: TimeDelta) -> prost_types::Duration {
     let nanos = span.subsec_nanos();
-    prost_types::Duration { seconds: span.num_seconds(), nanos }
+    prost_types::Duration {
+        seconds: span.num_seconds(),
+        nanos,
+    }
 }
 
 pub fn platform(raw: i32) -> Result<Platform, ValidationError> {
-    let value = pb::Platform::try_from(raw).map_err(|_| ValidationError::new("", format!("unknown value {raw}")))?;
+    let value = pb::Platform::try_from(raw)
+        .map_err(|_| ValidationError::new("", format!("unknown value {raw}")))?;
     Ok(match value {
         pb::Platform::Unspecified => return Err(ValidationError::new("", "must be set")),
         pb::Platform::Instagram => Platform::Instagram,
@@ -75,7 +91,8 @@ pub fn tier_to_proto(value: Tier) -> pb::Tier {
 
 /// Unspecified means a plain post.
 pub fn content_format(raw: i32) -> Result<ContentFormat, ValidationError> {
-    let value = pb::ContentFormat::try_from(raw).map_err(|_| ValidationError::new("", format!("unknown value {raw}")))?;
+    let value = pb::ContentFormat::try_from(raw)
+        .map_err(|_| ValidationError::new("", format!("unknown value {raw}")))?;
     Ok(match value {
         pb::ContentFormat::Unspecified | pb::ContentFormat::Post => ContentFormat::Post,
         pb::ContentFormat::Carousel => ContentFormat::Carousel,
@@ -100,7 +117,9 @@ pub fn content_format_to_proto(value: ContentFormat) -> pb::ContentFormat {
 }
 
 /// A creator reference: platform and handle.
-pub fn creator_ref(value: &pb::CreatorRef) -> Result<(Platform, resonance_core::Handle), ValidationError> {
+pub fn creator_ref(
+    value: &pb::CreatorRef,
+) -> Result<(Platform, resonance_core::Handle), ValidationError> {
     let platform = platform(value.platform).map_err(|e| e.within("platform"))?;
     let handle = resonance_core::Handle::parse(&value.handle).map_err(|e| e.within("handle"))?;
     Ok((platform, handle))
@@ -120,14 +139,21 @@ mod tests {
     fn timestamps_round_trip_and_bad_nanos_are_named() {
         let at = DateTime::from_timestamp(1_700_000_000, 5).expect("valid time");
         assert_eq!(time(&timestamp(at)), Ok(at));
-        let error = time(&prost_types::Timestamp { seconds: 0, nanos: -1 }).expect_err("negative nanos");
+        let error = time(&prost_types::Timestamp {
+            seconds: 0,
+            nanos: -1,
+        })
+        .expect_err("negative nanos");
         assert_eq!(error.field, "nanos");
     }
 
     #[test]
     fn unspecified_platform_is_refused() {
         assert_eq!(platform(0).expect_err("unspecified").message, "must be set");
-        assert_eq!(platform(99).expect_err("unknown").message, "unknown value 99");
+        assert_eq!(
+            platform(99).expect_err("unknown").message,
+            "unknown value 99"
+        );
         for value in Platform::ALL {
             assert_eq!(platform(platform_to_proto(value) as i32), Ok(value));
         }

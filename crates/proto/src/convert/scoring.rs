@@ -4,8 +4,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use resonance_core::account::{check_not_future, parse_count};
 use resonance_core::error::WithinField;
 use resonance_core::{
-    AccountData, CreatorScore, EngagementBasis, EngagementDefinition, EngagementSummary, Handle, MetricSnapshot, Post,
-    PostWindow, Profile, ValidationError,
+    AccountData, CreatorScore, EngagementBasis, EngagementDefinition, EngagementSummary, Handle,
+    MetricSnapshot, Post, PostWindow, Profile, ValidationError,
 };
 
 use super::{content_format, duration, non_empty, platform, tier_to_proto, time, timestamp};
@@ -22,7 +22,11 @@ fn optional_count(raw: Option<i64>, field: &str) -> Result<Option<u64>, Validati
     raw.map(|value| count(value, field)).transpose()
 }
 
-fn observed(ts: Option<&prost_types::Timestamp>, field: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ValidationError> {
+fn observed(
+    ts: Option<&prost_types::Timestamp>,
+    field: &str,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, ValidationError> {
     let at = match ts {
         Some(ts) => time(ts).within(field)?,
         None => now,
@@ -45,13 +49,23 @@ pub fn profile(value: &pb::Profile, now: DateTime<Utc>) -> Result<Profile, Valid
         has_profile_picture: value.has_profile_picture,
         country: non_empty(&value.country).map(|c| c.to_ascii_uppercase()),
         language: non_empty(&value.language),
-        categories: value.categories.iter().filter_map(|c| non_empty(c)).collect(),
+        categories: value
+            .categories
+            .iter()
+            .filter_map(|c| non_empty(c))
+            .collect(),
         observed_at: observed(value.observed_time.as_ref(), "observed_time", now)?,
     })
 }
 
-pub fn snapshot(value: &pb::MetricSnapshot, now: DateTime<Utc>) -> Result<MetricSnapshot, ValidationError> {
-    let observed_time = value.observed_time.as_ref().ok_or_else(|| ValidationError::new("observed_time", "is required"))?;
+pub fn snapshot(
+    value: &pb::MetricSnapshot,
+    now: DateTime<Utc>,
+) -> Result<MetricSnapshot, ValidationError> {
+    let observed_time = value
+        .observed_time
+        .as_ref()
+        .ok_or_else(|| ValidationError::new("observed_time", "is required"))?;
     Ok(MetricSnapshot {
         observed_at: observed(Some(observed_time), "observed_time", now)?,
         followers: count(value.followers, "followers")?,
@@ -61,8 +75,12 @@ pub fn snapshot(value: &pb::MetricSnapshot, now: DateTime<Utc>) -> Result<Metric
 }
 
 pub fn post(value: &pb::Post, now: DateTime<Utc>) -> Result<Post, ValidationError> {
-    let external_id = non_empty(&value.external_id).ok_or_else(|| ValidationError::new("external_id", "is required"))?;
-    let posted_time = value.posted_time.as_ref().ok_or_else(|| ValidationError::new("posted_time", "is required"))?;
+    let external_id = non_empty(&value.external_id)
+        .ok_or_else(|| ValidationError::new("external_id", "is required"))?;
+    let posted_time = value
+        .posted_time
+        .as_ref()
+        .ok_or_else(|| ValidationError::new("posted_time", "is required"))?;
     let post = Post {
         external_id,
         posted_at: observed(Some(posted_time), "posted_time", now)?,
@@ -73,8 +91,18 @@ pub fn post(value: &pb::Post, now: DateTime<Utc>) -> Result<Post, ValidationErro
         saves: optional_count(value.saves, "saves")?,
         views: optional_count(value.views, "views")?,
         caption: value.caption.clone(),
-        hashtags: value.hashtags.iter().map(|t| resonance_core::text::normalize_tag(t, '#')).filter(|t| !t.is_empty()).collect(),
-        mentions: value.mentions.iter().map(|t| resonance_core::text::normalize_tag(t, '@')).filter(|t| !t.is_empty()).collect(),
+        hashtags: value
+            .hashtags
+            .iter()
+            .map(|t| resonance_core::text::normalize_tag(t, '#'))
+            .filter(|t| !t.is_empty())
+            .collect(),
+        mentions: value
+            .mentions
+            .iter()
+            .map(|t| resonance_core::text::normalize_tag(t, '@'))
+            .filter(|t| !t.is_empty())
+            .collect(),
         paid_partnership: value.paid_partnership,
         url: non_empty(&value.url),
     };
@@ -83,13 +111,25 @@ pub fn post(value: &pb::Post, now: DateTime<Utc>) -> Result<Post, ValidationErro
 
 fn bounded<'a, T>(items: &'a [T], field: &str) -> Result<&'a [T], ValidationError> {
     if items.len() > MAX_ITEMS_PER_ACCOUNT {
-        return Err(ValidationError::new(field, format!("at most {MAX_ITEMS_PER_ACCOUNT} items (got {})", items.len())));
+        return Err(ValidationError::new(
+            field,
+            format!(
+                "at most {MAX_ITEMS_PER_ACCOUNT} items (got {})",
+                items.len()
+            ),
+        ));
     }
     Ok(items)
 }
 
-pub fn account_data(value: &pb::AccountData, now: DateTime<Utc>) -> Result<AccountData, ValidationError> {
-    let profile_msg = value.profile.as_ref().ok_or_else(|| ValidationError::new("profile", "is required"))?;
+pub fn account_data(
+    value: &pb::AccountData,
+    now: DateTime<Utc>,
+) -> Result<AccountData, ValidationError> {
+    let profile_msg = value
+        .profile
+        .as_ref()
+        .ok_or_else(|| ValidationError::new("profile", "is required"))?;
     let snapshots = bounded(&value.snapshots, "snapshots")?
         .iter()
         .enumerate()
@@ -101,30 +141,53 @@ pub fn account_data(value: &pb::AccountData, now: DateTime<Utc>) -> Result<Accou
         .map(|(i, p)| post(p, now).within(&format!("posts[{i}]")))
         .collect::<Result<_, _>>()?;
     bounded(&value.follower_sample, "follower_sample")?;
-    Ok(AccountData { profile: profile(profile_msg, now).within("profile")?, snapshots, posts })
+    Ok(AccountData {
+        profile: profile(profile_msg, now).within("profile")?,
+        snapshots,
+        posts,
+    })
 }
 
 /// The definition a request asks for; `None` (absent message) means the server default.
-pub fn engagement_definition(value: Option<&pb::EngagementDefinition>) -> Result<Option<EngagementDefinition>, ValidationError> {
+pub fn engagement_definition(
+    value: Option<&pb::EngagementDefinition>,
+) -> Result<Option<EngagementDefinition>, ValidationError> {
     let Some(value) = value else { return Ok(None) };
     let basis = match pb::engagement_definition::Basis::try_from(value.basis) {
-        Ok(pb::engagement_definition::Basis::Unspecified | pb::engagement_definition::Basis::Followers) => {
-            EngagementBasis::Followers
-        }
+        Ok(
+            pb::engagement_definition::Basis::Unspecified
+            | pb::engagement_definition::Basis::Followers,
+        ) => EngagementBasis::Followers,
         Ok(pb::engagement_definition::Basis::Views) => EngagementBasis::Views,
-        Err(_) => return Err(ValidationError::new("basis", format!("unknown value {}", value.basis))),
+        Err(_) => {
+            return Err(ValidationError::new(
+                "basis",
+                format!("unknown value {}", value.basis),
+            ));
+        }
     };
     let window = match (&value.time_window, value.post_window) {
         (Some(span), _) => {
             if span.seconds <= 0 || span.nanos < 0 {
                 return Err(ValidationError::new("time_window", "must be positive"));
             }
-            PostWindow::Within(TimeDelta::try_seconds(span.seconds).ok_or_else(|| ValidationError::new("time_window", "too long"))?)
+            PostWindow::Within(
+                TimeDelta::try_seconds(span.seconds)
+                    .ok_or_else(|| ValidationError::new("time_window", "too long"))?,
+            )
         }
         (None, 0) => EngagementDefinition::default().window,
-        (None, n) => PostWindow::Latest(u32::try_from(n).map_err(|_| ValidationError::new("post_window", "must be positive"))?),
+        (None, n) => PostWindow::Latest(
+            u32::try_from(n)
+                .map_err(|_| ValidationError::new("post_window", "must be positive"))?,
+        ),
     };
-    let definition = EngagementDefinition { basis, include_shares: value.include_shares, include_saves: value.include_saves, window };
+    let definition = EngagementDefinition {
+        basis,
+        include_shares: value.include_shares,
+        include_saves: value.include_saves,
+        window,
+    };
     definition.validate().map(Some)
 }
 
@@ -210,20 +273,32 @@ mod tests {
         let now = Utc::now();
         let mut bad = valid_account(now);
         bad.posts[0].likes = Some(-3);
-        assert_eq!(account_data(&bad, now).expect_err("negative").field, "posts[0].likes");
+        assert_eq!(
+            account_data(&bad, now).expect_err("negative").field,
+            "posts[0].likes"
+        );
 
         let mut future = valid_account(now);
         future.posts[0].posted_time = Some(timestamp(now + TimeDelta::days(2)));
-        assert_eq!(account_data(&future, now).expect_err("future").field, "posts[0].posted_time");
+        assert_eq!(
+            account_data(&future, now).expect_err("future").field,
+            "posts[0].posted_time"
+        );
 
         let mut missing = valid_account(now);
         missing.profile = None;
-        assert_eq!(account_data(&missing, now).expect_err("missing").field, "profile");
+        assert_eq!(
+            account_data(&missing, now).expect_err("missing").field,
+            "profile"
+        );
 
         let mut no_platform = valid_account(now);
         if let Some(profile) = no_platform.profile.as_mut() {
             profile.platform = 0;
         }
-        assert_eq!(account_data(&no_platform, now).expect_err("platform").field, "profile.platform");
+        assert_eq!(
+            account_data(&no_platform, now).expect_err("platform").field,
+            "profile.platform"
+        );
     }
 }

@@ -88,7 +88,10 @@ enum DeadLetters {
     CreatedAt,
 }
 
-#[expect(elided_lifetimes_in_paths, reason = "async_trait rewrites lifetimes; an explicit '_ no longer matches the trait")]
+#[expect(
+    elided_lifetimes_in_paths,
+    reason = "async_trait rewrites lifetimes; an explicit '_ no longer matches the trait"
+)]
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -277,8 +280,16 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in [DeadLetters::Table.into_iden(), IngestJobs::Table.into_iden(), Posts::Table.into_iden(), MetricSnapshots::Table.into_iden(), Creators::Table.into_iden()] {
-            manager.drop_table(Table::drop().table(table).to_owned()).await?;
+        for table in [
+            DeadLetters::Table.into_iden(),
+            IngestJobs::Table.into_iden(),
+            Posts::Table.into_iden(),
+            MetricSnapshots::Table.into_iden(),
+            Creators::Table.into_iden(),
+        ] {
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
         }
         Ok(())
     }
