@@ -53,6 +53,8 @@ impl TestApp {
         settings.scoring.listen = any_port;
         settings.roster.listen = any_port;
         settings.ingest.listen = any_port;
+        // Tests that want the NATS worker turn it on with a stream of their own.
+        settings.ingest.worker.enabled = false;
         adjust(&mut settings);
         let app = Application::build(settings, Role::All).await?;
         let address = |name: &str| {

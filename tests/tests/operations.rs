@@ -199,3 +199,57 @@ async fn shutdown_under_steady_traffic_fails_no_call_and_ends_within_its_bound()
     assert!(ok.load(Ordering::SeqCst) >= 50);
     assert!(took < drain_delay + grace, "shutdown took {took:?}");
 }
+
+#[tokio::test]
+async fn at_the_concurrency_limit_calls_are_refused_but_health_checks_are_answered() {
+    use resonance_proto::ingest::IngestRecordsRequest;
+    use resonance_proto::ingest::ingest_service_client::IngestServiceClient;
+
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.server.max_concurrent_calls = 1)
+        .await
+        .expect("app starts");
+    // A client stream that stays open holds the only permit until it is dropped.
+    let mut ingest = IngestServiceClient::new(app.channel(app.ingest).await.expect("connect"));
+    let open_stream =
+        futures::stream::iter([IngestRecordsRequest::default()]).chain(futures::stream::pending());
+    let held = tokio::spawn(async move { ingest.ingest_records(open_stream).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let mut jobs = IngestServiceClient::new(app.channel(app.ingest).await.expect("connect"));
+    let refused = jobs
+        .list_ingest_jobs(resonance_proto::ingest::ListIngestJobsRequest::default())
+        .await
+        .expect_err("over the limit");
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert!(
+        refused.message().contains("concurrent calls"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        status_of(&app, app.ingest, "").await,
+        ServingStatus::Serving as i32,
+        "health is exempt from the limit"
+    );
+
+    held.abort();
+    let _ = held.await;
+    // With the permit back, calls succeed again.
+    let mut answered = false;
+    for _ in 0..50 {
+        match jobs
+            .list_ingest_jobs(resonance_proto::ingest::ListIngestJobsRequest::default())
+            .await
+        {
+            Ok(_) => {
+                answered = true;
+                break;
+            }
+            Err(status) if status.code() == Code::ResourceExhausted => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(status) => panic!("unexpected failure: {status:?}"),
+        }
+    }
+    assert!(answered, "the permit was never released");
+    app.stop().await.expect("stops");
+}

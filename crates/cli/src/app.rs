@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use resonance_core::ScoringModel;
-use resonance_ingest::IngestApi;
+use resonance_ingest::{IngestApi, Worker};
 use resonance_proto::campaign::campaign_service_server::SERVICE_NAME as CAMPAIGN_SERVICE;
 use resonance_proto::ingest::ingest_service_server::SERVICE_NAME as INGEST_SERVICE;
 use resonance_proto::roster::roster_service_server::SERVICE_NAME as ROSTER_SERVICE;
@@ -59,6 +59,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 pub struct Application {
     settings: Settings,
     servers: Vec<BoundServer>,
+    worker: Option<Worker>,
     store: Store,
 }
 
@@ -106,9 +107,12 @@ impl Application {
                 .await?,
             );
         }
+        let worker = (role.runs(Role::Ingest) && settings.ingest.worker.enabled)
+            .then(|| Worker::new(store.clone(), settings.ingest.worker.clone()));
         Ok(Self {
             settings,
             servers,
+            worker,
             store,
         })
     }
@@ -135,6 +139,13 @@ impl Application {
             let settings = self.settings.server.clone();
             let stopped = stopped.clone();
             tasks.spawn(async move { (name, server.run_until_stopped(settings, stopped).await) });
+        }
+        if let Some(worker) = self.worker {
+            let stopped = stopped.clone();
+            tasks.spawn(async move {
+                worker.run(stopped.wait()).await;
+                ("ingest worker", Ok(()))
+            });
         }
         tokio::spawn({
             let shutdown = shutdown.clone();

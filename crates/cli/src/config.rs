@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use resonance_core::ScoringConfig;
+use resonance_ingest::WorkerConfig;
 use resonance_store::DatabaseConfig;
 use serde::Deserialize;
 
@@ -17,7 +18,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub scoring: ScoringSettings,
     pub roster: ListenSettings,
-    pub ingest: ListenSettings,
+    pub ingest: IngestSettings,
     pub telemetry: TelemetrySettings,
 }
 
@@ -78,6 +79,23 @@ impl Default for ScoringSettings {
     }
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestSettings {
+    pub listen: SocketAddr,
+    /// The NATS JetStream worker, run beside IngestService.
+    pub worker: WorkerConfig,
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50053)),
+            worker: WorkerConfig::default(),
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -87,9 +105,7 @@ impl Default for Settings {
             roster: ListenSettings {
                 listen: SocketAddr::from(([127, 0, 0, 1], 50052)),
             },
-            ingest: ListenSettings {
-                listen: SocketAddr::from(([127, 0, 0, 1], 50053)),
-            },
+            ingest: IngestSettings::default(),
             telemetry: TelemetrySettings::default(),
         }
     }
@@ -159,6 +175,8 @@ impl Settings {
                 .prefix_separator("__")
                 .separator("__")
                 .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("ingest.worker.subjects")
                 .source(Some(env)),
         );
         let raw = builder
@@ -187,6 +205,10 @@ impl Settings {
         if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return Err(ConfigError::Invalid(format!("{key} must be at least 1")));
         }
+        self.ingest
+            .worker
+            .validate()
+            .map_err(ConfigError::Invalid)?;
         if self.server.request_timeout.is_zero() {
             return Err(ConfigError::Invalid(
                 "server.request_timeout must be positive".to_owned(),
@@ -243,6 +265,20 @@ mod tests {
     }
 
     #[test]
+    fn worker_subjects_are_a_comma_separated_list() {
+        let settings = Settings::load_from(
+            None,
+            env(&[
+                ("RESONANCE__INGEST__WORKER__SUBJECTS", "a.>,b.records"),
+                ("RESONANCE__INGEST__WORKER__ENABLED", "false"),
+            ]),
+        )
+        .expect("load");
+        assert_eq!(settings.ingest.worker.subjects, ["a.>", "b.records"]);
+        assert!(!settings.ingest.worker.enabled);
+    }
+
+    #[test]
     fn unknown_keys_are_named() {
         let error = Settings::load_from(
             None,
@@ -272,6 +308,15 @@ mod tests {
             error
                 .to_string()
                 .contains("scoring.model.engagement.post_window"),
+            "{error}"
+        );
+        let error = Settings::load_from(
+            None,
+            env(&[("RESONANCE__INGEST__WORKER__STREAM", "has spaces")]),
+        )
+        .expect_err("stream name");
+        assert!(
+            error.to_string().contains("ingest.worker.stream"),
             "{error}"
         );
         let error = Settings::load_from(None, env(&[("RESONANCE__SCORING__LISTEN", "nowhere")]))

@@ -13,5 +13,6 @@
 pub mod app;
 pub mod commands;
 pub mod config;
+mod limit;
 pub mod server;
 pub mod telemetry;

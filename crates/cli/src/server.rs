@@ -9,11 +9,9 @@ use resonance_proto::tonic::transport::server::TcpIncoming;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic_health::ServingStatus;
-use tower::ServiceBuilder;
-use tower::limit::GlobalConcurrencyLimitLayer;
-use tower::load_shed::LoadShedLayer;
 
 use crate::config::ServerSettings;
+use crate::limit::ConcurrencyLimitLayer;
 
 /// A shutdown signal shared by every part of the process.
 #[derive(Debug, Clone)]
@@ -100,17 +98,10 @@ impl BoundServer {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()?;
 
-        // Calls beyond the limit are refused at once (RESOURCE_EXHAUSTED) rather than queued.
-        let limits = ServiceBuilder::new()
-            .layer(LoadShedLayer::new())
-            .layer(GlobalConcurrencyLimitLayer::new(
-                settings.max_concurrent_calls,
-            ))
-            .into_inner();
         let router = Server::builder()
             .timeout(settings.request_timeout)
             .max_concurrent_streams(settings.max_concurrent_streams)
-            .layer(limits)
+            .layer(ConcurrencyLimitLayer::new(settings.max_concurrent_calls))
             .add_routes(self.routes)
             .add_service(health_service)
             .add_service(reflection_v1)
