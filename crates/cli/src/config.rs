@@ -236,6 +236,16 @@ mod tests {
         assert_eq!(settings.server.max_message_bytes, 4 * 1024 * 1024);
     }
 
+    /// The documented example configuration loads, and says what the defaults are.
+    #[test]
+    fn the_example_file_loads_and_matches_the_defaults() {
+        let example =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/resonance.example.toml");
+        let loaded = Settings::load_from(Some(&example), env(&[])).expect("example loads");
+        let defaults = Settings::default();
+        assert_eq!(format!("{loaded:?}"), format!("{defaults:?}"));
+    }
+
     #[test]
     fn environment_overrides_file() {
         let dir = tempfile::tempdir().expect("tempdir");

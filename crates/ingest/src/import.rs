@@ -107,7 +107,7 @@ async fn run(
                 .await
                 .map_err(|e| IngestError::Io(source.clone(), e))? as u64;
         }
-        let Some(item) = line_item(&buffer, line_number, too_long) else {
+        let Some(item) = line_item(&buffer, format!("line {line_number}"), too_long) else {
             continue;
         };
         batch.push(item);
@@ -137,9 +137,8 @@ async fn run(
     Ok((counts, rejections))
 }
 
-/// Turns one raw line into a batch item; blank lines are skipped.
-fn line_item(raw: &[u8], line_number: u64, too_long: bool) -> Option<Item> {
-    let position = format!("line {line_number}");
+/// Turns one raw line into a batch item at `position`; blank lines are skipped.
+pub(crate) fn line_item(raw: &[u8], position: String, too_long: bool) -> Option<Item> {
     let rejected = |field: &str, message: String, payload: String| Item {
         position: position.clone(),
         parsed: Err(resonance_core::ValidationError::new(field, message)),
@@ -192,10 +191,7 @@ async fn apply(
     let result = pipeline
         .apply(Some(job_id), source, std::mem::take(batch), Utc::now())
         .await?;
-    counts.created += result.counts.created;
-    counts.updated += result.counts.updated;
-    counts.unchanged += result.counts.unchanged;
-    counts.rejected += result.counts.rejected;
+    *counts += result.counts;
     rejections.extend(result.rejections);
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! Ingestion: the IngestService push API and JSONL file imports. Every record has a natural
+//! Ingestion: the IngestService push API, JSONL file imports and the NATS JetStream worker. Every record has a natural
 //! key and is upserted, so repeating an input changes nothing; bad records are dead-lettered
 //! with their position and the rest proceed.
 
@@ -15,10 +15,12 @@ pub mod jsonl;
 pub mod pipeline;
 pub mod record;
 mod service;
+pub mod worker;
 
 pub use import::{ImportSummary, import_jsonl};
 pub use pipeline::{Outcome, Pipeline};
 pub use service::IngestApi;
+pub use worker::{Worker, WorkerConfig};
 
 use resonance_store::StoreError;
 

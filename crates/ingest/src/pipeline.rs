@@ -56,11 +56,22 @@ pub struct BatchResult {
 #[derive(Debug, Clone)]
 pub struct Pipeline {
     store: Store,
+    keyed_dead_letters: bool,
 }
 
 impl Pipeline {
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            keyed_dead_letters: false,
+        }
+    }
+
+    /// For sources that redeliver (a message queue): each dead letter is keyed by its source
+    /// and position, which must then be unique, so a redelivered rejection is kept once.
+    pub fn with_keyed_dead_letters(mut self) -> Self {
+        self.keyed_dead_letters = true;
+        self
     }
 
     pub fn store(&self) -> &Store {
@@ -96,6 +107,9 @@ impl Pipeline {
                 }
                 Err(error) => {
                     letters.push(DeadLetterInput {
+                        dedupe_key: self
+                            .keyed_dead_letters
+                            .then(|| format!("{source}#{}", item.position)),
                         source: source.to_owned(),
                         position: item.position.clone(),
                         field: error.field.clone(),

@@ -54,6 +54,15 @@ impl JobCounts {
     }
 }
 
+impl std::ops::AddAssign for JobCounts {
+    fn add_assign(&mut self, other: Self) {
+        self.created += other.created;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        self.rejected += other.rejected;
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredJob {
     pub id: String,
@@ -74,6 +83,9 @@ pub struct DeadLetterInput {
     pub field: String,
     pub reason: String,
     pub payload: String,
+    /// For sources that may deliver the same record again: a letter whose key is already
+    /// stored is skipped.
+    pub dedupe_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -273,9 +285,15 @@ impl<'a> IngestRepo<'a> {
                 reason: Set(letter.reason.clone()),
                 payload: Set(truncate(letter.payload.clone(), MAX_DEAD_LETTER_PAYLOAD)),
                 created_at: Set(now),
+                dedupe_key: Set(letter.dedupe_key.as_ref().map(|k| truncate(k.clone(), 200))),
                 ..Default::default()
             });
             dead_letter::Entity::insert_many(models)
+                .on_conflict(
+                    OnConflict::column(dead_letter::Column::DedupeKey)
+                        .do_nothing()
+                        .to_owned(),
+                )
                 .exec_without_returning(self.db)
                 .await?;
         }

@@ -256,6 +256,7 @@ async fn jobs_are_idempotent_by_request_id_and_keep_dead_letters() {
                 field: "post.likes".to_owned(),
                 reason: "must not be negative".to_owned(),
                 payload: "{\"likes\":-1}".to_owned(),
+                dedupe_key: None,
             }],
             at(1),
         )
@@ -291,6 +292,35 @@ async fn jobs_are_idempotent_by_request_id_and_keep_dead_letters() {
                 .is_empty()
         );
         assert_eq!(repo.list_jobs(None, 10).await.expect("jobs").len(), 1);
+
+        // A redelivered rejection with the same key is kept once; unkeyed ones always are.
+        let redelivered = |key: Option<&str>| DeadLetterInput {
+            source: "nats:RESONANCE_INGEST".to_owned(),
+            position: "message 9 line 1".to_owned(),
+            field: "handle".to_owned(),
+            reason: "is required".to_owned(),
+            payload: "{}".to_owned(),
+            dedupe_key: key.map(str::to_owned),
+        };
+        for _ in 0..2 {
+            repo.add_dead_letters(
+                None,
+                vec![
+                    redelivered(Some("nats:RESONANCE_INGEST#9:1")),
+                    redelivered(None),
+                ],
+                at(3),
+            )
+            .await
+            .expect("dead letters");
+        }
+        let all = repo.list_dead_letters(None, None, 10).await.expect("list");
+        let keyed = all.iter().filter(|l| l.position == "message 9 line 1");
+        assert_eq!(
+            keyed.count(),
+            3,
+            "one keyed letter and two unkeyed: {all:?}"
+        );
     })
     .await;
 }

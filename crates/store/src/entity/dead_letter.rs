@@ -13,6 +13,8 @@ pub struct Model {
     pub reason: String,
     pub payload: String,
     pub created_at: ChronoDateTimeUtc,
+    /// Set by redelivering sources; a second letter with the same key is not kept.
+    pub dedupe_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,6 +4,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_creators_posts_ingest;
+mod m20261125_000002_dead_letter_keys;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -11,6 +12,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_creators_posts_ingest::Migration)]
+        vec![
+            Box::new(m20261125_000001_creators_posts_ingest::Migration),
+            Box::new(m20261125_000002_dead_letter_keys::Migration),
+        ]
     }
 }

@@ -1,0 +1,175 @@
+#![allow(
+    unused_crate_dependencies,
+    reason = "integration tests link every dependency of the package"
+)]
+
+//! The NATS JetStream ingestion worker, against the real NATS server: records published to
+//! the stream end up in the store exactly once, bad lines are dead-lettered with their
+//! position, and a missing NATS server does not stop the rest of the platform.
+//!
+//! Uses RESONANCE_TEST_NATS_URL (CI sets it); without it, tries nats://127.0.0.1:4222 and
+//! skips, saying so, when nothing answers there.
+
+use std::time::Duration;
+
+use async_nats::jetstream;
+use resonance_core::{Handle, Platform};
+use resonance_store::testing::Backend;
+use resonance_tests::TestApp;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+const PROFILE: &str = r#"{"type":"profile","platform":"instagram","handle":"queue.chef","followers":42000,"following":300,"media_count":80,"observed_time":"2026-11-01T00:00:00Z"}"#;
+const POST_1: &str = r#"{"type":"post","platform":"instagram","handle":"queue.chef","external_id":"q1","posted_time":"2026-10-30T12:00:00Z","likes":1200,"comments":30}"#;
+const POST_2: &str = r#"{"type":"post","platform":"instagram","handle":"queue.chef","external_id":"q2","posted_time":"2026-10-31T12:00:00Z","likes":900,"comments":25}"#;
+const BAD: &str = r#"{"type":"post","platform":"instagram","handle":"queue.chef","external_id":"q3","posted_time":"2026-10-31T12:00:00Z","likes":-5}"#;
+
+async fn nats() -> Option<(String, async_nats::Client)> {
+    let required = std::env::var("RESONANCE_TEST_NATS_URL").ok();
+    let url = required
+        .clone()
+        .unwrap_or_else(|| "nats://127.0.0.1:4222".to_owned());
+    match async_nats::ConnectOptions::new()
+        .connection_timeout(Duration::from_secs(3))
+        .connect(&url)
+        .await
+    {
+        Ok(client) => Some((url, client)),
+        Err(error) if required.is_none() => {
+            eprintln!("SKIPPED: no NATS server at {url} ({error}); set RESONANCE_TEST_NATS_URL");
+            None
+        }
+        Err(error) => panic!("RESONANCE_TEST_NATS_URL={url} is unreachable: {error}"),
+    }
+}
+
+/// Waits until the consumer has nothing pending or unacknowledged.
+async fn drained(context: &jetstream::Context, stream: &str, consumer: &str) {
+    for _ in 0..200 {
+        if let Ok(mut consumer) = context
+            .get_consumer_from_stream::<jetstream::consumer::pull::Config, _, _>(consumer, stream)
+            .await
+        {
+            if let Ok(info) = consumer.info().await {
+                if info.num_pending == 0
+                    && info.num_ack_pending == 0
+                    && info.delivered.stream_sequence > 0
+                {
+                    return;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the worker did not drain {stream}/{consumer} within 10s");
+}
+
+#[tokio::test]
+async fn published_records_are_stored_once_and_bad_lines_dead_lettered() {
+    let Some((url, client)) = nats().await else {
+        return;
+    };
+    for backend in resonance_tests::backends() {
+        consume_on(backend, &url, client.clone()).await;
+    }
+}
+
+async fn consume_on(backend: Backend, url: &str, client: async_nats::Client) {
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    let stream = format!("RESONANCE_TEST_{id}");
+    let subject = format!("resonance.test.{id}.records");
+    let consumer = "resonance-ingest-test".to_owned();
+    let app = TestApp::spawn_with(backend, |s| {
+        let worker = &mut s.ingest.worker;
+        worker.enabled = true;
+        worker.url = url.to_owned().into();
+        worker.stream = stream.clone();
+        worker.subjects = vec![subject.clone()];
+        worker.consumer = consumer.clone();
+        worker.retry_delay = Duration::from_millis(200);
+    })
+    .await
+    .expect("app starts");
+    let context = jetstream::new(client);
+    // The worker creates the stream; wait for it before publishing.
+    for _ in 0..100 {
+        if context.get_stream(&stream).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Posts before their profile, a bad line among good ones, and a duplicate message.
+    let messages = [
+        format!("{POST_1}\n{POST_2}"),
+        format!("{BAD}\n{PROFILE}\n"),
+        format!("{POST_1}\n{POST_2}"),
+    ];
+    for message in messages {
+        context
+            .publish(subject.clone(), message.into())
+            .await
+            .expect("publish")
+            .await
+            .expect("stored by JetStream");
+    }
+    drained(&context, &stream, &consumer).await;
+
+    let handle = Handle::parse("queue.chef").expect("handle");
+    let creator = app
+        .store
+        .creators()
+        .find(Platform::Instagram, &handle)
+        .await
+        .expect("read")
+        .expect("creator stored");
+    assert_eq!(creator.profile.expect("profile").followers, 42_000);
+    assert_eq!(
+        creator.stored_posts, 2,
+        "the duplicate message added nothing"
+    );
+    assert_eq!(app.store.creators().count_posts().await.expect("count"), 2);
+
+    let letters = app
+        .store
+        .ingest()
+        .list_dead_letters(None, None, 10)
+        .await
+        .expect("dead letters");
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0].source, format!("nats:{stream}"));
+    assert_eq!(letters[0].position, "message 2 line 1");
+    assert!(letters[0].field.contains("likes"), "{:?}", letters[0]);
+
+    app.stop().await.expect("stops");
+    context.delete_stream(&stream).await.expect("delete stream");
+}
+
+#[tokio::test]
+async fn without_a_nats_server_the_services_still_serve_and_stop() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        let worker = &mut s.ingest.worker;
+        worker.enabled = true;
+        // Nothing listens on port 1.
+        worker.url = "nats://127.0.0.1:1".to_owned().into();
+        worker.retry_delay = Duration::from_millis(100);
+    })
+    .await
+    .expect("app starts without NATS");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut health = HealthClient::new(app.channel(app.ingest).await.expect("connect"));
+    let status = health
+        .check(HealthCheckRequest {
+            service: "resonance.ingest.v1.IngestService".to_owned(),
+        })
+        .await
+        .expect("health")
+        .into_inner()
+        .status;
+    assert_eq!(status, ServingStatus::Serving as i32);
+    tokio::time::timeout(Duration::from_secs(5), app.stop())
+        .await
+        .expect("the retrying worker does not hold up shutdown")
+        .expect("stops");
+}
