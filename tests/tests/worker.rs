@@ -50,15 +50,12 @@ async fn drained(context: &jetstream::Context, stream: &str, consumer: &str) {
         if let Ok(mut consumer) = context
             .get_consumer_from_stream::<jetstream::consumer::pull::Config, _, _>(consumer, stream)
             .await
+            && let Ok(info) = consumer.info().await
+            && info.num_pending == 0
+            && info.num_ack_pending == 0
+            && info.delivered.stream_sequence > 0
         {
-            if let Ok(info) = consumer.info().await {
-                if info.num_pending == 0
-                    && info.num_ack_pending == 0
-                    && info.delivered.stream_sequence > 0
-                {
-                    return;
-                }
-            }
+            return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
