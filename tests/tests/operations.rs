@@ -100,6 +100,10 @@ async fn every_server_reports_health_and_serves_reflection() {
         names.contains(&"grpc.health.v1.Health".to_owned()),
         "{names:?}"
     );
+    assert!(
+        !names.iter().any(|n| n.contains("IngestService")),
+        "the scoring server advertises only what it serves: {names:?}"
+    );
     app.stop().await.expect("clean stop");
 }
 

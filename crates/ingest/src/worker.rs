@@ -71,27 +71,16 @@ impl Default for WorkerConfig {
 impl WorkerConfig {
     /// Checks values serde cannot; the error names the key.
     pub fn validate(&self) -> Result<(), String> {
-        if self.stream.is_empty()
-            || !self
-                .stream
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
-            return Err(format!(
-                "ingest.worker.stream: {:?} is not a valid stream name (letters, digits, _ and -)",
-                self.stream
-            ));
-        }
-        if self.consumer.is_empty()
-            || !self
-                .consumer
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
-            return Err(format!(
-                "ingest.worker.consumer: {:?} is not a valid consumer name (letters, digits, _ and -)",
-                self.consumer
-            ));
+        for (key, name) in [("stream", &self.stream), ("consumer", &self.consumer)] {
+            let valid = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if !valid {
+                return Err(format!(
+                    "ingest.worker.{key}: {name:?} is not a valid name (letters, digits, _ and -)"
+                ));
+            }
         }
         if self.subjects.is_empty() {
             return Err("ingest.worker.subjects: at least one subject is needed".to_owned());
