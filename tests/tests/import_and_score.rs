@@ -140,6 +140,7 @@ async fn the_push_api_reports_every_record_and_dead_letters_the_bad_ones() {
                     views: Some(20_000),
                     ..Default::default()
                 }),
+                observed_time: None,
             })),
         };
         let profile = Record {

@@ -98,6 +98,7 @@ struct PostLine {
     paid_partnership: bool,
     #[serde(default)]
     url: String,
+    observed_time: Option<DateTime<Utc>>,
 }
 
 fn platform(raw: &str) -> Result<i32, ValidationError> {
@@ -203,6 +204,7 @@ pub fn parse_line(line: &str) -> Result<Record, ValidationError> {
                 paid_partnership: p.paid_partnership,
                 url: p.url,
             }),
+            observed_time: p.observed_time.map(convert::timestamp),
         }),
     };
     Ok(Record { kind: Some(kind) })
@@ -214,6 +216,9 @@ pub fn line_field(wire_path: &str) -> String {
     let mut segments: Vec<&str> = wire_path.split('.').collect();
     if segments.len() >= 3 && matches!(segments[1], "profile" | "snapshot" | "post" | "account") {
         segments.drain(..2);
+    } else if segments.len() == 2 {
+        // A field of the record itself: "post.observed_time".
+        segments.drain(..1);
     }
     segments.join(".")
 }

@@ -101,8 +101,8 @@ impl Pipeline {
                     snapshots.push((platform, handle, snapshot));
                     snapshot_at.push(index);
                 }
-                Ok(IngestRecord::Post(platform, handle, post)) => {
-                    posts.push((platform, handle, post));
+                Ok(IngestRecord::Post(platform, handle, post, observed_at)) => {
+                    posts.push((platform, handle, post, observed_at));
                     post_at.push(index);
                 }
                 Err(error) => {

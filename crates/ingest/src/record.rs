@@ -11,7 +11,8 @@ use resonance_proto::ingest::{self as pb, record::Kind};
 pub enum IngestRecord {
     Profile(Profile),
     Snapshot(Platform, Handle, MetricSnapshot),
-    Post(Platform, Handle, Post),
+    /// A post, with when its counts were read.
+    Post(Platform, Handle, Post, DateTime<Utc>),
 }
 
 fn account(
@@ -59,6 +60,7 @@ pub fn parse(record: &pb::Record, now: DateTime<Utc>) -> Result<IngestRecord, Va
                 platform,
                 handle,
                 convert::post(inner, now).within("post.post")?,
+                convert::observed(post.observed_time.as_ref(), "post.observed_time", now)?,
             ))
         }
         Some(Kind::FollowerSample(_)) => Err(not_stored_yet("follower_sample")),

@@ -191,8 +191,14 @@ fn post_from_row(row: &post::Model) -> Result<Post, StoreError> {
     })
 }
 
-fn post_active_model(creator_id: i64, post: &Post, now: DateTime<Utc>) -> post::ActiveModel {
+fn post_active_model(
+    creator_id: i64,
+    post: &Post,
+    observed_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> post::ActiveModel {
     post::ActiveModel {
+        observed_at: Set(Some(observed_at)),
         creator_id: Set(creator_id),
         external_id: Set(post.external_id.clone()),
         posted_at: Set(post.posted_at),
@@ -431,22 +437,25 @@ impl<'a> CreatorRepo<'a> {
         Ok(outcomes)
     }
 
-    /// Inserts or updates posts, one outcome per input in order. An account not known yet gets
-    /// a row without a profile, so posts may arrive before the profile.
+    /// Inserts or updates posts, one outcome per input in order. Each post comes with when its
+    /// counts were read: the newest observation is kept whatever the order of arrival (an
+    /// older one is `Unchanged`; of two with the same time, the later write wins). An account
+    /// not known yet gets a row without a profile, so posts may arrive before the profile.
     pub async fn upsert_posts(
         &self,
-        posts: &[(Platform, Handle, Post)],
+        posts: &[(Platform, Handle, Post, DateTime<Utc>)],
         now: DateTime<Utc>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
         let txn = self.db.begin().await?;
-        let keys: Vec<Key> = posts.iter().map(|(p, h, _)| (*p, h.clone())).collect();
+        let keys: Vec<Key> = posts.iter().map(|(p, h, _, _)| (*p, h.clone())).collect();
         let ids = Self::ensure_ids(&txn, &keys, now).await?;
 
-        let mut stored: HashMap<(i64, String), Post> = HashMap::new();
+        // What is stored now, with when it was observed.
+        let mut stored: HashMap<(i64, String), (Post, Option<DateTime<Utc>>)> = HashMap::new();
         let creator_ids: Vec<i64> = ids.values().copied().collect();
         let external_ids: Vec<&str> = posts
             .iter()
-            .map(|(_, _, p)| p.external_id.as_str())
+            .map(|(_, _, p, _)| p.external_id.as_str())
             .collect();
         for chunk in external_ids.chunks(ROWS_PER_STATEMENT) {
             let rows = post::Entity::find()
@@ -457,14 +466,14 @@ impl<'a> CreatorRepo<'a> {
             for row in rows {
                 stored.insert(
                     (row.creator_id, row.external_id.clone()),
-                    post_from_row(&row)?,
+                    (post_from_row(&row)?, row.observed_at),
                 );
             }
         }
 
         let mut outcomes = Vec::with_capacity(posts.len());
-        let mut to_write: HashMap<(i64, String), &Post> = HashMap::new();
-        for ((_, _, post), key) in posts.iter().zip(&keys) {
+        let mut to_write: HashMap<(i64, String), (&Post, DateTime<Utc>)> = HashMap::new();
+        for ((_, _, post, observed_at), key) in posts.iter().zip(&keys) {
             let creator_id = ids
                 .get(key)
                 .copied()
@@ -472,40 +481,53 @@ impl<'a> CreatorRepo<'a> {
             let post_key = (creator_id, post.external_id.clone());
             let outcome = match stored.get(&post_key) {
                 None => WriteOutcome::Created,
-                Some(old) if old == post => WriteOutcome::Unchanged,
+                Some((_, Some(old_at))) if observed_at < old_at => WriteOutcome::Unchanged,
+                Some((old, _)) if old == post => WriteOutcome::Unchanged,
                 Some(_) => WriteOutcome::Updated,
             };
             if outcome != WriteOutcome::Unchanged {
-                stored.insert(post_key.clone(), post.clone());
-                to_write.insert(post_key, post);
+                stored.insert(post_key.clone(), (post.clone(), Some(*observed_at)));
+                to_write.insert(post_key, (post, *observed_at));
             }
             outcomes.push(outcome);
         }
 
-        let rows: Vec<(i64, &Post)> = to_write.into_iter().map(|((id, _), p)| (id, p)).collect();
+        let rows: Vec<(i64, &Post, DateTime<Utc>)> = to_write
+            .into_iter()
+            .map(|((id, _), (post, at))| (id, post, at))
+            .collect();
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            post::Entity::insert_many(chunk.iter().map(|(id, p)| post_active_model(*id, p, now)))
-                .on_conflict(
-                    OnConflict::columns([post::Column::CreatorId, post::Column::ExternalId])
-                        .update_columns([
-                            post::Column::PostedAt,
-                            post::Column::Format,
-                            post::Column::Likes,
-                            post::Column::Comments,
-                            post::Column::Shares,
-                            post::Column::Saves,
-                            post::Column::Views,
-                            post::Column::Caption,
-                            post::Column::Hashtags,
-                            post::Column::Mentions,
-                            post::Column::PaidPartnership,
-                            post::Column::Url,
-                            post::Column::UpdatedAt,
-                        ])
-                        .to_owned(),
-                )
-                .exec_without_returning(&txn)
-                .await?;
+            post::Entity::insert_many(
+                chunk
+                    .iter()
+                    .map(|(id, post, at)| post_active_model(*id, post, *at, now)),
+            )
+            .on_conflict(
+                OnConflict::columns([post::Column::CreatorId, post::Column::ExternalId])
+                    .update_columns([
+                        post::Column::PostedAt,
+                        post::Column::Format,
+                        post::Column::Likes,
+                        post::Column::Comments,
+                        post::Column::Shares,
+                        post::Column::Saves,
+                        post::Column::Views,
+                        post::Column::Caption,
+                        post::Column::Hashtags,
+                        post::Column::Mentions,
+                        post::Column::PaidPartnership,
+                        post::Column::Url,
+                        post::Column::UpdatedAt,
+                        post::Column::ObservedAt,
+                    ])
+                    // Another writer may have stored a newer observation meanwhile.
+                    .action_and_where(Expr::cust(
+                        "posts.observed_at IS NULL OR excluded.observed_at >= posts.observed_at",
+                    ))
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
         }
         txn.commit().await?;
         Ok(outcomes)

@@ -128,8 +128,18 @@ async fn posts_may_arrive_before_the_profile_and_repeats_change_nothing() {
         let now = at(20);
         let repo = store.creators();
         let posts = vec![
-            (Platform::Instagram, handle("ben"), post("p1", 3, 100)),
-            (Platform::Instagram, handle("ben"), post("p2", 5, 200)),
+            (
+                Platform::Instagram,
+                handle("ben"),
+                post("p1", 3, 100),
+                at(10),
+            ),
+            (
+                Platform::Instagram,
+                handle("ben"),
+                post("p2", 5, 200),
+                at(10),
+            ),
         ];
         let outcomes = repo.upsert_posts(&posts, now).await.expect("insert posts");
         assert_eq!(outcomes, vec![WriteOutcome::Created, WriteOutcome::Created]);
@@ -145,11 +155,36 @@ async fn posts_may_arrive_before_the_profile_and_repeats_change_nothing() {
             repo.upsert_posts(&posts, now).await.expect("repeat"),
             vec![WriteOutcome::Unchanged, WriteOutcome::Unchanged]
         );
-        let recount = vec![(Platform::Instagram, handle("ben"), post("p1", 3, 150))];
+        let recount = vec![(
+            Platform::Instagram,
+            handle("ben"),
+            post("p1", 3, 150),
+            at(11),
+        )];
         assert_eq!(
             repo.upsert_posts(&recount, now).await.expect("recount"),
             vec![WriteOutcome::Updated]
         );
+        // An older reading arriving late changes nothing.
+        let late = vec![(
+            Platform::Instagram,
+            handle("ben"),
+            post("p1", 3, 120),
+            at(10),
+        )];
+        assert_eq!(
+            repo.upsert_posts(&late, now).await.expect("late"),
+            vec![WriteOutcome::Unchanged]
+        );
+        let id = repo
+            .find(Platform::Instagram, &handle("ben"))
+            .await
+            .expect("find")
+            .expect("exists")
+            .id;
+        let latest = repo.latest_posts(id, 10).await.expect("posts");
+        let p1 = latest.iter().find(|p| p.external_id == "p1").expect("p1");
+        assert_eq!(p1.likes, Some(150), "the newest reading is kept");
 
         repo.upsert_profiles(&[profile("ben", 50_000, at(6))], now)
             .await
@@ -331,6 +366,63 @@ async fn migrations_apply_once() {
         store.migrate().await.expect("second run is a no-op");
         assert!(store.pending_migrations().await.expect("status").is_empty());
         store.ping().await.expect("ping");
+    })
+    .await;
+}
+
+/// The same observations in any order, in one batch or several, leave the same posts.
+#[tokio::test]
+async fn post_observations_in_any_order_leave_the_same_rows() {
+    each_backend(|store| async move {
+        let readings: Vec<(Platform, Handle, Post, DateTime<Utc>)> = (0..6u32)
+            .map(|i| {
+                let likes = 100 + u64::from(i) * 10;
+                (
+                    Platform::Instagram,
+                    handle("cleo"),
+                    post(&format!("p{}", i % 2), 3, likes),
+                    at(10 + i),
+                )
+            })
+            .collect();
+        let repo = store.creators();
+        // Newest first, one at a time.
+        for reading in readings.iter().rev() {
+            repo.upsert_posts(std::slice::from_ref(reading), at(20))
+                .await
+                .expect("upsert");
+        }
+        let id = repo
+            .find(Platform::Instagram, &handle("cleo"))
+            .await
+            .expect("find")
+            .expect("exists")
+            .id;
+        let mut reversed = repo.latest_posts(id, 10).await.expect("posts");
+        reversed.sort_by(|a, b| a.external_id.cmp(&b.external_id));
+
+        // Oldest first, all in one batch, on a second account.
+        let renamed: Vec<_> = readings
+            .iter()
+            .map(|(p, _, post, at)| (*p, handle("cleo2"), post.clone(), *at))
+            .collect();
+        repo.upsert_posts(&renamed, at(20)).await.expect("batch");
+        let id = repo
+            .find(Platform::Instagram, &handle("cleo2"))
+            .await
+            .expect("find")
+            .expect("exists")
+            .id;
+        let mut batched = repo.latest_posts(id, 10).await.expect("posts");
+        batched.sort_by(|a, b| a.external_id.cmp(&b.external_id));
+
+        assert_eq!(reversed, batched);
+        let likes: Vec<_> = batched.iter().map(|p| p.likes).collect();
+        assert_eq!(
+            likes,
+            vec![Some(140), Some(150)],
+            "the newest reading of each post"
+        );
     })
     .await;
 }

@@ -22,7 +22,8 @@ fn optional_count(raw: Option<i64>, field: &str) -> Result<Option<u64>, Validati
     raw.map(|value| count(value, field)).transpose()
 }
 
-fn observed(
+/// An observation time: given (and not in the future) or, when absent, `now`.
+pub fn observed(
     ts: Option<&prost_types::Timestamp>,
     field: &str,
     now: DateTime<Utc>,

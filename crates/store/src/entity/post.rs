@@ -23,6 +23,8 @@ pub struct Model {
     pub paid_partnership: bool,
     pub url: Option<String>,
     pub updated_at: ChronoDateTimeUtc,
+    /// When the counts were read; the newest observation wins. NULL before it was recorded.
+    pub observed_at: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_creators_posts_ingest;
 mod m20261125_000002_dead_letter_keys;
+mod m20261125_000003_post_observations;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_creators_posts_ingest::Migration),
             Box::new(m20261125_000002_dead_letter_keys::Migration),
+            Box::new(m20261125_000003_post_observations::Migration),
         ]
     }
 }
