@@ -201,13 +201,43 @@ pub struct Profile {
     pub observed_at: DateTime<Utc>,
 }
 
-/// Account counters at one time.
+/// Account counters at one time, with the per-post averages a source reported then.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MetricSnapshot {
     pub observed_at: DateTime<Utc>,
     pub followers: u64,
     pub following: u64,
     pub media_count: u64,
+    pub reported: ReportedAverages,
+}
+
+/// Per-post averages as a source (an analytics export) reported them; `None` is unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReportedAverages {
+    pub likes: Option<u64>,
+    pub comments: Option<u64>,
+    pub views: Option<u64>,
+    /// Interactions per post, as the source counts them.
+    pub engagements: Option<u64>,
+    /// Interactions per post from real accounts, as the source estimates them.
+    pub authentic_engagements: Option<u64>,
+}
+
+impl ReportedAverages {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// These averages, with any that are unknown here taken from `older`.
+    pub fn or(self, older: Self) -> Self {
+        Self {
+            likes: self.likes.or(older.likes),
+            comments: self.comments.or(older.comments),
+            views: self.views.or(older.views),
+            engagements: self.engagements.or(older.engagements),
+            authentic_engagements: self.authentic_engagements.or(older.authentic_engagements),
+        }
+    }
 }
 
 /// One published piece of content. Counts a platform does not report are `None`, not zero.

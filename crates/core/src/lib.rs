@@ -19,7 +19,9 @@ pub mod score;
 pub mod text;
 pub mod tier;
 
-pub use account::{AccountData, ContentFormat, Handle, MetricSnapshot, Platform, Post, Profile};
+pub use account::{
+    AccountData, ContentFormat, Handle, MetricSnapshot, Platform, Post, Profile, ReportedAverages,
+};
 pub use engagement::{EngagementBasis, EngagementDefinition, EngagementSummary, PostWindow};
 pub use error::ValidationError;
 pub use score::{CreatorScore, Factor, ScoringConfig, ScoringModel};

@@ -70,6 +70,11 @@ struct SnapshotLine {
     following: i64,
     #[serde(default)]
     media_count: i64,
+    avg_likes: Option<i64>,
+    avg_comments: Option<i64>,
+    avg_views: Option<i64>,
+    avg_engagements: Option<i64>,
+    authentic_engagements: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -185,6 +190,11 @@ pub fn parse_line(line: &str) -> Result<Record, ValidationError> {
                 followers: s.followers,
                 following: s.following,
                 media_count: s.media_count,
+                avg_likes: s.avg_likes,
+                avg_comments: s.avg_comments,
+                avg_views: s.avg_views,
+                avg_engagements: s.avg_engagements,
+                authentic_engagements: s.authentic_engagements,
             }),
         }),
         Line::Post(p) => Kind::Post(PostRecord {

@@ -3,8 +3,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use resonance_core::{ContentFormat, Handle, MetricSnapshot, Platform, Post, Profile};
-use sea_orm::sea_query::{Expr, OnConflict};
+use resonance_core::{
+    ContentFormat, Handle, MetricSnapshot, Platform, Post, Profile, ReportedAverages,
+};
+use sea_orm::sea_query::{Alias, Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
@@ -191,6 +193,27 @@ fn post_from_row(row: &post::Model) -> Result<Post, StoreError> {
     })
 }
 
+fn snapshot_from_row(row: &metric_snapshot::Model) -> Result<MetricSnapshot, StoreError> {
+    let optional = |value: Option<i64>, column: &str| {
+        value
+            .map(|v| to_u64(Some(v), &format!("metric_snapshots.{column}")))
+            .transpose()
+    };
+    Ok(MetricSnapshot {
+        observed_at: row.observed_at,
+        followers: to_u64(Some(row.followers), "metric_snapshots.followers")?,
+        following: to_u64(Some(row.following), "metric_snapshots.following")?,
+        media_count: to_u64(Some(row.media_count), "metric_snapshots.media_count")?,
+        reported: ReportedAverages {
+            likes: optional(row.avg_likes, "avg_likes")?,
+            comments: optional(row.avg_comments, "avg_comments")?,
+            views: optional(row.avg_views, "avg_views")?,
+            engagements: optional(row.avg_engagements, "avg_engagements")?,
+            authentic_engagements: optional(row.authentic_engagements, "authentic_engagements")?,
+        },
+    })
+}
+
 fn post_active_model(
     creator_id: i64,
     post: &Post,
@@ -354,6 +377,7 @@ impl<'a> CreatorRepo<'a> {
                     followers: p.followers,
                     following: p.following,
                     media_count: p.media_count,
+                    reported: ReportedAverages::default(),
                 };
                 (key.clone(), snapshot)
             })
@@ -368,28 +392,62 @@ impl<'a> CreatorRepo<'a> {
         ids: &HashMap<Key, i64>,
         snapshots: &[(Key, MetricSnapshot)],
     ) -> Result<u64, StoreError> {
+        // One row per (creator, time) per statement (PostgreSQL refuses to update a row twice
+        // in one INSERT): the first counters, the averages merged.
+        let mut unique: HashMap<(i64, DateTime<Utc>), MetricSnapshot> = HashMap::new();
+        for (key, snapshot) in snapshots {
+            let Some(creator_id) = ids.get(key).copied() else {
+                continue;
+            };
+            unique
+                .entry((creator_id, snapshot.observed_at))
+                .and_modify(|kept| kept.reported = snapshot.reported.or(kept.reported))
+                .or_insert(*snapshot);
+        }
+        let unique: Vec<(i64, MetricSnapshot)> =
+            unique.into_iter().map(|((id, _), s)| (id, s)).collect();
         let mut inserted = 0;
-        for chunk in snapshots.chunks(ROWS_PER_STATEMENT) {
-            let models = chunk.iter().filter_map(|(key, s)| {
-                let creator_id = *ids.get(key)?;
-                Some(metric_snapshot::ActiveModel {
+        for chunk in unique.chunks(ROWS_PER_STATEMENT) {
+            let models = chunk.iter().map(|(creator_id, s)| {
+                let creator_id = *creator_id;
+                let reported = &s.reported;
+                metric_snapshot::ActiveModel {
                     creator_id: Set(creator_id),
                     observed_at: Set(s.observed_at),
                     followers: Set(to_i64(s.followers)),
                     following: Set(to_i64(s.following)),
                     media_count: Set(to_i64(s.media_count)),
+                    avg_likes: Set(reported.likes.map(to_i64)),
+                    avg_comments: Set(reported.comments.map(to_i64)),
+                    avg_views: Set(reported.views.map(to_i64)),
+                    avg_engagements: Set(reported.engagements.map(to_i64)),
+                    authentic_engagements: Set(reported.authentic_engagements.map(to_i64)),
                     ..Default::default()
-                })
+                }
             });
+            // The first reading of the counters at a time stays; reported averages are merged
+            // (a known value is never replaced by an unknown one), so the order of arrival
+            // does not matter.
+            let mut on_conflict = OnConflict::columns([
+                metric_snapshot::Column::CreatorId,
+                metric_snapshot::Column::ObservedAt,
+            ]);
+            for column in [
+                "avg_likes",
+                "avg_comments",
+                "avg_views",
+                "avg_engagements",
+                "authentic_engagements",
+            ] {
+                on_conflict.value(
+                    Alias::new(column),
+                    Expr::cust(format!(
+                        "COALESCE(excluded.{column}, metric_snapshots.{column})"
+                    )),
+                );
+            }
             inserted += metric_snapshot::Entity::insert_many(models)
-                .on_conflict(
-                    OnConflict::columns([
-                        metric_snapshot::Column::CreatorId,
-                        metric_snapshot::Column::ObservedAt,
-                    ])
-                    .do_nothing()
-                    .to_owned(),
-                )
+                .on_conflict(on_conflict)
                 .exec_without_returning(db)
                 .await?;
         }
@@ -410,26 +468,43 @@ impl<'a> CreatorRepo<'a> {
             .collect();
         let keys: Vec<Key> = keyed.iter().map(|(k, _)| k.clone()).collect();
         let ids = Self::ensure_ids(&txn, &keys, now).await?;
-        let mut existing = std::collections::HashSet::new();
+        // What is stored at these times: the outcome is Updated only when averages are added.
+        let mut existing: HashMap<(i64, DateTime<Utc>), ReportedAverages> = HashMap::new();
         let id_list: Vec<i64> = ids.values().copied().collect();
-        for chunk in id_list.chunks(ROWS_PER_STATEMENT) {
-            let rows: Vec<(i64, DateTime<Utc>)> = metric_snapshot::Entity::find()
-                .select_only()
-                .column(metric_snapshot::Column::CreatorId)
-                .column(metric_snapshot::Column::ObservedAt)
+        let mut times: Vec<DateTime<Utc>> = keyed.iter().map(|(_, s)| s.observed_at).collect();
+        times.sort_unstable();
+        times.dedup();
+        for chunk in id_list.chunks(ROWS_PER_STATEMENT / 2) {
+            let rows = metric_snapshot::Entity::find()
                 .filter(metric_snapshot::Column::CreatorId.is_in(chunk.to_vec()))
-                .into_tuple()
+                .filter(metric_snapshot::Column::ObservedAt.is_in(times.clone()))
                 .all(&txn)
                 .await?;
-            existing.extend(rows);
+            for row in rows {
+                existing.insert(
+                    (row.creator_id, row.observed_at),
+                    snapshot_from_row(&row)?.reported,
+                );
+            }
         }
         let mut outcomes = Vec::with_capacity(keyed.len());
         for (key, snapshot) in &keyed {
             let id = ids.get(key).copied().unwrap_or_default();
-            outcomes.push(if existing.insert((id, snapshot.observed_at)) {
-                WriteOutcome::Created
-            } else {
-                WriteOutcome::Unchanged
+            let slot = (id, snapshot.observed_at);
+            outcomes.push(match existing.get(&slot).copied() {
+                None => {
+                    existing.insert(slot, snapshot.reported);
+                    WriteOutcome::Created
+                }
+                Some(stored) => {
+                    let merged = snapshot.reported.or(stored);
+                    if merged == stored {
+                        WriteOutcome::Unchanged
+                    } else {
+                        existing.insert(slot, merged);
+                        WriteOutcome::Updated
+                    }
+                }
             });
         }
         Self::insert_snapshots(&txn, &ids, &keyed).await?;
@@ -593,16 +668,7 @@ impl<'a> CreatorRepo<'a> {
             .order_by_asc(metric_snapshot::Column::ObservedAt)
             .all(self.db)
             .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(MetricSnapshot {
-                    observed_at: row.observed_at,
-                    followers: to_u64(Some(row.followers), "metric_snapshots.followers")?,
-                    following: to_u64(Some(row.following), "metric_snapshots.following")?,
-                    media_count: to_u64(Some(row.media_count), "metric_snapshots.media_count")?,
-                })
-            })
-            .collect()
+        rows.iter().map(|row| snapshot_from_row(row)).collect()
     }
 
     pub async fn count(&self) -> Result<u64, StoreError> {

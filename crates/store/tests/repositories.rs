@@ -7,7 +7,9 @@
 //! RESONANCE_TEST_DATABASE_URL is set (each test on a database of its own).
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use resonance_core::{ContentFormat, Handle, MetricSnapshot, Platform, Post, Profile};
+use resonance_core::{
+    ContentFormat, Handle, MetricSnapshot, Platform, Post, Profile, ReportedAverages,
+};
 use resonance_store::testing::{TestDatabase, backends};
 use resonance_store::{DeadLetterInput, JobCounts, JobState, Store, WriteOutcome};
 
@@ -223,6 +225,7 @@ async fn snapshots_are_keyed_by_account_and_time() {
             followers: 10,
             following: 2,
             media_count: 3,
+            reported: ReportedAverages::default(),
         };
         let rows = vec![
             (Platform::TikTok, handle("cara"), snapshot),
@@ -242,6 +245,38 @@ async fn snapshots_are_keyed_by_account_and_time() {
         assert_eq!(
             repo.snapshots(creator.id).await.expect("history"),
             vec![snapshot]
+        );
+
+        // Reported averages at the same time are merged in, in either order; an unknown
+        // average never replaces a known one.
+        let with = |likes: Option<u64>, engagements: Option<u64>| MetricSnapshot {
+            reported: ReportedAverages {
+                likes,
+                engagements,
+                ..ReportedAverages::default()
+            },
+            ..snapshot
+        };
+        let merged = with(Some(40), Some(55));
+        let first = vec![(Platform::TikTok, handle("cara"), with(Some(40), None))];
+        let second = vec![(Platform::TikTok, handle("cara"), with(None, Some(55)))];
+        assert_eq!(
+            repo.upsert_snapshots(&first, at(20)).await.expect("first"),
+            vec![WriteOutcome::Updated]
+        );
+        assert_eq!(
+            repo.upsert_snapshots(&second, at(20))
+                .await
+                .expect("second"),
+            vec![WriteOutcome::Updated]
+        );
+        assert_eq!(
+            repo.upsert_snapshots(&first, at(20)).await.expect("again"),
+            vec![WriteOutcome::Unchanged]
+        );
+        assert_eq!(
+            repo.snapshots(creator.id).await.expect("history"),
+            vec![merged]
         );
     })
     .await;

@@ -5,7 +5,7 @@ use resonance_core::account::{check_not_future, parse_count};
 use resonance_core::error::WithinField;
 use resonance_core::{
     AccountData, CreatorScore, EngagementBasis, EngagementDefinition, EngagementSummary, Handle,
-    MetricSnapshot, Post, PostWindow, Profile, ValidationError,
+    MetricSnapshot, Post, PostWindow, Profile, ReportedAverages, ValidationError,
 };
 
 use super::{content_format, duration, non_empty, platform, tier_to_proto, time, timestamp};
@@ -72,6 +72,16 @@ pub fn snapshot(
         followers: count(value.followers, "followers")?,
         following: count(value.following, "following")?,
         media_count: count(value.media_count, "media_count")?,
+        reported: ReportedAverages {
+            likes: optional_count(value.avg_likes, "avg_likes")?,
+            comments: optional_count(value.avg_comments, "avg_comments")?,
+            views: optional_count(value.avg_views, "avg_views")?,
+            engagements: optional_count(value.avg_engagements, "avg_engagements")?,
+            authentic_engagements: optional_count(
+                value.authentic_engagements,
+                "authentic_engagements",
+            )?,
+        },
     })
 }
 

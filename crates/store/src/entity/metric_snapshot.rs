@@ -11,6 +11,12 @@ pub struct Model {
     pub followers: i64,
     pub following: i64,
     pub media_count: i64,
+    /// Per-post averages a source reported at this time; NULL when unknown.
+    pub avg_likes: Option<i64>,
+    pub avg_comments: Option<i64>,
+    pub avg_views: Option<i64>,
+    pub avg_engagements: Option<i64>,
+    pub authentic_engagements: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

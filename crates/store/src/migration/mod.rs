@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m20261125_000001_creators_posts_ingest;
 mod m20261125_000002_dead_letter_keys;
 mod m20261125_000003_post_observations;
+mod m20261125_000004_reported_averages;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_creators_posts_ingest::Migration),
             Box::new(m20261125_000002_dead_letter_keys::Migration),
             Box::new(m20261125_000003_post_observations::Migration),
+            Box::new(m20261125_000004_reported_averages::Migration),
         ]
     }
 }
