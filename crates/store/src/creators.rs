@@ -26,6 +26,9 @@ pub enum WriteOutcome {
 /// Rows per INSERT statement; keeps every statement well under SQLite's 32,766 bind variables.
 const ROWS_PER_STATEMENT: usize = 500;
 
+/// A post's natural key: (creator id, external id).
+type PostKey = (i64, String);
+
 /// A stored creator. `profile` is `None` while only posts or snapshots named the account.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredCreator {
@@ -526,7 +529,7 @@ impl<'a> CreatorRepo<'a> {
         let ids = Self::ensure_ids(&txn, &keys, now).await?;
 
         // What is stored now, with when it was observed.
-        let mut stored: HashMap<(i64, String), (Post, Option<DateTime<Utc>>)> = HashMap::new();
+        let mut stored: HashMap<PostKey, (Post, Option<DateTime<Utc>>)> = HashMap::new();
         let creator_ids: Vec<i64> = ids.values().copied().collect();
         let external_ids: Vec<&str> = posts
             .iter()
@@ -668,7 +671,7 @@ impl<'a> CreatorRepo<'a> {
             .order_by_asc(metric_snapshot::Column::ObservedAt)
             .all(self.db)
             .await?;
-        rows.iter().map(|row| snapshot_from_row(row)).collect()
+        rows.iter().map(snapshot_from_row).collect()
     }
 
     pub async fn count(&self) -> Result<u64, StoreError> {
