@@ -41,7 +41,7 @@ async fn an_imported_file_is_scored_and_bad_lines_are_reported_by_number() {
         let file = dir.path().join("accounts.jsonl");
         std::fs::write(&file, ACCOUNTS).expect("write file");
 
-        let summary = resonance_ingest::import_jsonl(&app.store, &file, |_, _| {})
+        let summary = resonance_ingest::import_jsonl(&app.store, &file, |_| {})
             .await
             .expect("import runs");
         assert_eq!(
@@ -90,7 +90,7 @@ async fn an_imported_file_is_scored_and_bad_lines_are_reported_by_number() {
         );
 
         // Importing the same file again changes nothing.
-        let again = resonance_ingest::import_jsonl(&app.store, &file, |_, _| {})
+        let again = resonance_ingest::import_jsonl(&app.store, &file, |_| {})
             .await
             .expect("second import");
         assert_eq!(

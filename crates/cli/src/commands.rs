@@ -9,6 +9,8 @@ use crate::server::{ShutdownTrigger, shutdown_channel};
 use crate::telemetry;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use resonance_ingest::{CsvMapping, FileFormat, RowKind};
 
 /// Resonance: engagement-first influencer scoring, discovery and campaign planning.
 #[derive(Debug, Parser)]
@@ -33,10 +35,21 @@ enum Command {
     Ingest,
     /// Apply pending database migrations.
     Migrate,
-    /// Import creator records from a JSONL file into the configured database.
+    /// Import creator records from a file into the configured database: JSONL in the
+    /// canonical record format, or a CSV export read through a column mapping (see README).
     Import {
-        /// The file, in the canonical JSONL record format (see README).
+        /// The file. `.csv` files, or any file given with --mapping or --map, are read as CSV.
         file: PathBuf,
+        /// A TOML column mapping for a CSV file (examples in deploy/mappings/).
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+        /// What each CSV row is when no mapping file says: profile or post.
+        #[arg(long, value_parser = ["profile", "post"])]
+        record: Option<String>,
+        /// FIELD=COLUMN or FIELD:=VALUE, adding to or overriding the mapping; repeatable.
+        /// COLUMN is a header ("Followers"), an occurrence ("Followers#2") or a position ("@3").
+        #[arg(long = "map", value_name = "FIELD=COLUMN")]
+        map: Vec<String>,
     },
     /// Print the configuration in effect (secrets redacted) and exit.
     Config,
@@ -92,7 +105,15 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             );
             return Ok(ExitCode::SUCCESS);
         }
-        Command::Import { file } => return import(&settings, &file).await,
+        Command::Import {
+            file,
+            mapping,
+            record,
+            map,
+        } => {
+            let format = file_format(&file, mapping.as_deref(), record.as_deref(), &map)?;
+            return import(&settings, &file, format).await;
+        }
         Command::Config => {
             use std::io::Write as _;
             // A closed pipe (`resonance config | head`) is not an error worth a panic.
@@ -141,25 +162,79 @@ async fn wait_for_signal() -> &'static str {
     }
 }
 
-async fn import(settings: &Settings, file: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let store = open_store(settings).await?;
-    let total_bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-    let started = std::time::Instant::now();
-    let summary = resonance_ingest::import_jsonl(&store, file, |bytes, counts| {
-        let percent = if total_bytes == 0 {
-            100.0
-        } else {
-            bytes as f64 * 100.0 / total_bytes as f64
-        };
-        let rate = counts.total() as f64 / started.elapsed().as_secs_f64().max(1e-3);
-        eprint!(
-            "\rimporting {}: {percent:5.1}% ({} records, {rate:.0}/s)   ",
-            file.display(),
-            counts.total()
+/// The format of an import from the command line: CSV when a mapping is given or the file
+/// ends in `.csv`, JSONL otherwise.
+fn file_format(
+    file: &std::path::Path,
+    mapping: Option<&std::path::Path>,
+    record: Option<&str>,
+    assignments: &[String],
+) -> anyhow::Result<FileFormat> {
+    let is_csv = file
+        .extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("csv"));
+    if mapping.is_none() && record.is_none() && assignments.is_empty() {
+        anyhow::ensure!(
+            !is_csv,
+            "{}: a CSV file needs a column mapping (--mapping FILE, or --record and --map)",
+            file.display()
         );
+        return Ok(FileFormat::Jsonl);
+    }
+    let mut csv_mapping = match mapping {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the mapping {}", path.display()))?;
+            CsvMapping::from_toml(&text).with_context(|| path.display().to_string())?
+        }
+        None => CsvMapping::new(match record {
+            Some("post") => RowKind::Post,
+            _ => RowKind::Profile,
+        }),
+    };
+    if let Some(record) = record {
+        csv_mapping.record = if record == "post" {
+            RowKind::Post
+        } else {
+            RowKind::Profile
+        };
+    }
+    for assignment in assignments {
+        csv_mapping
+            .set(assignment)
+            .with_context(|| format!("--map {assignment}"))?;
+    }
+    csv_mapping.check()?;
+    Ok(FileFormat::Csv(csv_mapping))
+}
+
+async fn import(
+    settings: &Settings,
+    file: &std::path::Path,
+    format: FileFormat,
+) -> anyhow::Result<ExitCode> {
+    let store = open_store(settings).await?;
+    let started = std::time::Instant::now();
+    // On a terminal: a bar with rate and ETA; elsewhere it draws nothing.
+    let bar = ProgressBar::new(std::fs::metadata(file).map(|m| m.len()).unwrap_or(0));
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {wide_bar} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let summary = resonance_ingest::import_file(&store, file, format, |progress| {
+        bar.set_position(progress.bytes_read);
+        let elapsed = started.elapsed().as_secs_f64().max(1e-3);
+        bar.set_message(format!(
+            "{} records ({:.0}/s)",
+            progress.counts.total(),
+            progress.counts.total() as f64 / elapsed
+        ));
     })
-    .await?;
-    eprintln!();
+    .await;
+    bar.finish_and_clear();
+    let summary = summary?;
     for rejection in &summary.rejections {
         let field = if rejection.field.is_empty() {
             String::new()
@@ -174,14 +249,24 @@ async fn import(settings: &Settings, file: &std::path::Path) -> anyhow::Result<E
         );
     }
     let counts = summary.counts;
+    if counts.rejected as usize > summary.rejections.len() {
+        eprintln!(
+            "... and {} more; all are in the dead-letter store (ListDeadLetters, job {})",
+            counts.rejected as usize - summary.rejections.len(),
+            summary.job.id
+        );
+    }
+    let elapsed = started.elapsed().as_secs_f64();
     println!(
-        "imported {}: {} created, {} updated, {} unchanged, {} rejected (dead-lettered) in {:.2}s; job ingestJobs/{}",
+        "imported {} in {elapsed:.2}s ({:.0} records/s): accepted {} ({} created, {} updated, {} unchanged), rejected {}, dead-lettered {}; job ingestJobs/{}",
         file.display(),
+        counts.total() as f64 / elapsed.max(1e-3),
+        counts.created + counts.updated + counts.unchanged,
         counts.created,
         counts.updated,
         counts.unchanged,
         counts.rejected,
-        started.elapsed().as_secs_f64(),
+        counts.rejected,
         summary.job.id
     );
     store.close().await?;

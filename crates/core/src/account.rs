@@ -299,6 +299,26 @@ pub fn check_not_future(
     Ok(at)
 }
 
+/// A country as its ISO 3166-1 alpha-2 code, from a code ("us", "USA", "840") or an English
+/// name ("United States", "South Korea"), as exports write them.
+pub fn country_code(raw: &str) -> Result<String, ValidationError> {
+    let key: String = raw
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect::<String>()
+        .to_lowercase();
+    let country = key
+        .parse::<celes::Country>()
+        .or_else(|_| celes::Country::from_alias(&key))
+        .map_err(|_| {
+            ValidationError::new(
+                "",
+                format!("{raw:?} is not a country (an ISO 3166-1 code or English name)"),
+            )
+        })?;
+    Ok(country.alpha2.to_owned())
+}
+
 /// Parses a count that must not be negative.
 pub fn parse_count(raw: i64) -> Result<u64, ValidationError> {
     u64::try_from(raw)
@@ -326,6 +346,18 @@ mod tests {
         }
         assert_eq!("Twitter".parse::<Platform>(), Ok(Platform::X));
         assert!("myspace".parse::<Platform>().is_err());
+    }
+
+    #[test]
+    fn countries_are_iso_codes() {
+        let code = |raw: &str| country_code(raw).expect(raw);
+        assert_eq!(code("us"), "US");
+        assert_eq!(code("United States"), "US");
+        assert_eq!(code("South Korea"), "KR");
+        assert_eq!(code("Russia"), "RU");
+        assert_eq!(code("United Arab Emirates"), "AE");
+        assert_eq!(code("ARGENTINA"), "AR");
+        assert!(country_code("Atlantis").is_err());
     }
 
     #[test]

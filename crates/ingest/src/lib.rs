@@ -15,11 +15,13 @@ pub mod jsonl;
 pub mod pipeline;
 pub mod record;
 mod service;
+pub mod tabular;
 pub mod worker;
 
-pub use import::{ImportSummary, import_jsonl};
+pub use import::{FileFormat, ImportSummary, Progress, import_file, import_jsonl};
 pub use pipeline::{Outcome, Pipeline};
 pub use service::IngestApi;
+pub use tabular::{CsvMapping, MappingError, RowKind};
 pub use worker::{Worker, WorkerConfig};
 
 use resonance_store::StoreError;
@@ -28,6 +30,10 @@ use resonance_store::StoreError;
 pub enum IngestError {
     #[error("cannot read {0}: {1}")]
     Io(String, std::io::Error),
+    #[error("cannot read {0} as CSV: {1}")]
+    Csv(String, String),
+    #[error(transparent)]
+    Mapping(#[from] tabular::MappingError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -86,12 +86,26 @@ impl Pipeline {
         now: DateTime<Utc>,
     ) -> Result<BatchResult, StoreError> {
         let mut outcomes = vec![Outcome::Rejected; items.len()];
+        // Counts are per source position (a line, a row, a pushed record): a CSV row may
+        // carry a profile and its snapshot, and is one thing to the user.
+        let mut unit_starts = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            if index == 0 || items[index - 1].position != item.position {
+                unit_starts.push(index);
+            }
+        }
         let (mut profiles, mut profile_at) = (Vec::new(), Vec::new());
         let (mut snapshots, mut snapshot_at) = (Vec::new(), Vec::new());
         let (mut posts, mut post_at) = (Vec::new(), Vec::new());
         let mut rejections = Vec::new();
         let mut letters = Vec::new();
+        let mut origins = Vec::with_capacity(items.len());
         for (index, item) in items.into_iter().enumerate() {
+            if item.parsed.is_ok() {
+                origins.push((item.position.clone(), item.payload.clone()));
+            } else {
+                origins.push((String::new(), String::new()));
+            }
             match item.parsed {
                 Ok(IngestRecord::Profile(profile)) => {
                     profiles.push(profile);
@@ -126,39 +140,56 @@ impl Pipeline {
             }
         }
 
+        // A record the database refuses (a constraint the validation did not foresee) is
+        // dead-lettered like an invalid one; the rest of the batch is still stored.
         let creators = self.store.creators();
-        if !profiles.is_empty() {
-            for (index, outcome) in profile_at
-                .into_iter()
-                .zip(creators.upsert_profiles(&profiles, now).await?)
-            {
-                outcomes[index] = outcome.into();
-            }
+        let mut refused = Vec::new();
+        write_each!(
+            creators.upsert_profiles(profiles, profile_at, now),
+            outcomes,
+            refused
+        );
+        write_each!(
+            creators.upsert_snapshots(snapshots, snapshot_at, now),
+            outcomes,
+            refused
+        );
+        write_each!(
+            creators.upsert_posts(posts, post_at, now),
+            outcomes,
+            refused
+        );
+        for (index, error) in refused {
+            let (position, payload) = origins[index].clone();
+            tracing::warn!(%position, %error, "the database refused a record; dead-lettered");
+            letters.push(DeadLetterInput {
+                dedupe_key: self
+                    .keyed_dead_letters
+                    .then(|| format!("{source}#{position}")),
+                source: source.to_owned(),
+                position: position.clone(),
+                field: String::new(),
+                reason: format!("the database refused it: {error}"),
+                payload,
+            });
+            rejections.push(Rejection {
+                index,
+                position,
+                field: String::new(),
+                message: "could not be stored: the database refused it (see the dead letter)"
+                    .to_owned(),
+            });
         }
-        if !snapshots.is_empty() {
-            for (index, outcome) in snapshot_at
-                .into_iter()
-                .zip(creators.upsert_snapshots(&snapshots, now).await?)
-            {
-                outcomes[index] = outcome.into();
-            }
-        }
-        if !posts.is_empty() {
-            for (index, outcome) in post_at
-                .into_iter()
-                .zip(creators.upsert_posts(&posts, now).await?)
-            {
-                outcomes[index] = outcome.into();
-            }
-        }
+        rejections.sort_by_key(|r| r.index);
         self.store
             .ingest()
             .add_dead_letters(job_id, letters, now)
             .await?;
 
         let mut counts = JobCounts::default();
-        for outcome in &outcomes {
-            match outcome {
+        let unit_ends = unit_starts.iter().skip(1).copied().chain([outcomes.len()]);
+        for (start, end) in unit_starts.iter().copied().zip(unit_ends) {
+            match unit_outcome(&outcomes[start..end]) {
                 Outcome::Created => counts.created += 1,
                 Outcome::Updated => counts.updated += 1,
                 Outcome::Unchanged => counts.unchanged += 1,
@@ -175,3 +206,53 @@ impl Pipeline {
         })
     }
 }
+
+/// The outcome of the records of one source position: rejected if any was; otherwise the
+/// first that changed something (the profile of a row before its snapshot); otherwise
+/// unchanged.
+fn unit_outcome(outcomes: &[Outcome]) -> Outcome {
+    if outcomes.contains(&Outcome::Rejected) {
+        return Outcome::Rejected;
+    }
+    outcomes
+        .iter()
+        .copied()
+        .find(|outcome| *outcome != Outcome::Unchanged)
+        .unwrap_or(Outcome::Unchanged)
+}
+
+/// Writes one kind of record with `$repo.$upsert`; if the database refuses the batch, writes
+/// its records one by one and collects the refused ones (by item index) in `$refused` instead
+/// of failing the batch. An unavailable database still fails the batch, to be retried whole.
+/// (A macro: an async closure over the repository is not `Send` for tonic's handlers.)
+macro_rules! write_each {
+    ($repo:ident.$upsert:ident($records:ident, $at:ident, $now:ident), $outcomes:ident, $refused:ident) => {
+        if !$records.is_empty() {
+            match $repo.$upsert(&$records, $now).await {
+                Ok(written) => {
+                    for (index, outcome) in $at.iter().zip(written) {
+                        $outcomes[*index] = outcome.into();
+                    }
+                }
+                Err(StoreError::Database(error)) => {
+                    tracing::warn!(%error, records = $records.len(), "the database refused a batch; writing its records one by one");
+                    for (record, index) in $records.iter().zip(&$at) {
+                        match $repo.$upsert(std::slice::from_ref(record), $now).await {
+                            Ok(written) => {
+                                if let Some(outcome) = written.first() {
+                                    $outcomes[*index] = (*outcome).into();
+                                }
+                            }
+                            Err(StoreError::Database(error)) => {
+                                $refused.push((*index, error.to_string()))
+                            }
+                            Err(other) => return Err(other),
+                        }
+                    }
+                }
+                Err(other) => return Err(other),
+            }
+        }
+    };
+}
+use write_each;

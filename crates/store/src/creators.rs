@@ -217,6 +217,14 @@ fn snapshot_from_row(row: &metric_snapshot::Model) -> Result<MetricSnapshot, Sto
     })
 }
 
+/// Whether `new` replaces the stored `old` profile: a newer observation does; of two at the
+/// same time (a source contradicting itself), the one with more followers does, so that the
+/// order of arrival does not decide.
+fn supersedes(new: &Profile, old: &Profile) -> bool {
+    new.observed_at > old.observed_at
+        || (new.observed_at == old.observed_at && new.followers >= old.followers)
+}
+
 fn post_active_model(
     creator_id: i64,
     post: &Post,
@@ -326,14 +334,11 @@ impl<'a> CreatorRepo<'a> {
             let existing = current.get(key).cloned().flatten();
             let outcome = match &existing {
                 None => WriteOutcome::Created,
-                Some(old) if profile.observed_at < old.observed_at => WriteOutcome::Unchanged,
+                Some(old) if !supersedes(profile, old) => WriteOutcome::Unchanged,
                 Some(old) if same_content(old, profile) => WriteOutcome::Unchanged,
                 Some(_) => WriteOutcome::Updated,
             };
-            if existing
-                .as_ref()
-                .is_none_or(|old| profile.observed_at >= old.observed_at)
-            {
+            if existing.as_ref().is_none_or(|old| supersedes(profile, old)) {
                 current.insert(key.clone(), Some(profile.clone()));
                 to_write.insert(key.clone(), profile);
             }
@@ -362,7 +367,10 @@ impl<'a> CreatorRepo<'a> {
                             creator::Column::UpdatedAt,
                         ])
                         .action_and_where(Expr::cust(
-                            "creators.observed_at IS NULL OR excluded.observed_at >= creators.observed_at",
+                            "creators.observed_at IS NULL \
+                             OR excluded.observed_at > creators.observed_at \
+                             OR (excluded.observed_at = creators.observed_at \
+                                 AND excluded.followers >= creators.followers)",
                         ))
                         .to_owned(),
                 )

@@ -22,6 +22,19 @@ fn optional_count(raw: Option<i64>, field: &str) -> Result<Option<u64>, Validati
     raw.map(|value| count(value, field)).transpose()
 }
 
+/// A BCP 47 language tag ("en", "pt-BR"): letters, digits and hyphens, at most 35 characters.
+fn language_tag(tag: &str) -> Result<String, ValidationError> {
+    let valid = tag.len() <= 35 && tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if valid {
+        Ok(tag.to_owned())
+    } else {
+        Err(ValidationError::new(
+            "",
+            format!("{tag:?} is not a BCP 47 language tag (for example \"en\" or \"pt-BR\")"),
+        ))
+    }
+}
+
 /// An observation time: given (and not in the future) or, when absent, `now`.
 pub fn observed(
     ts: Option<&prost_types::Timestamp>,
@@ -48,8 +61,14 @@ pub fn profile(value: &pb::Profile, now: DateTime<Utc>) -> Result<Profile, Valid
         verified: value.verified,
         is_private: value.is_private,
         has_profile_picture: value.has_profile_picture,
-        country: non_empty(&value.country).map(|c| c.to_ascii_uppercase()),
-        language: non_empty(&value.language),
+        country: non_empty(&value.country)
+            .map(|c| resonance_core::account::country_code(&c))
+            .transpose()
+            .within("country")?,
+        language: non_empty(&value.language)
+            .map(|tag| language_tag(&tag))
+            .transpose()
+            .within("language")?,
         categories: value
             .categories
             .iter()
