@@ -26,12 +26,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir.join("resonance_descriptor.bin"),
         compiler.encode_file_descriptor_set(),
     )?;
-    for file in compiler.files() {
-        if let Some(path) = file.path() {
-            println!("cargo:rerun-if-changed={}", path.display());
-        }
+    // Relative to this package, not absolute: CI shares one target directory between fresh
+    // clones, and absolute paths would watch an earlier clone's files.
+    for proto in PROTOS {
+        println!("cargo:rerun-if-changed=../../proto/{proto}");
     }
-    println!("cargo:rerun-if-changed={}", proto_root.display());
+    println!("cargo:rerun-if-changed=../../proto");
     println!("cargo:rerun-if-changed=build.rs");
 
     // Default stubs answer UNIMPLEMENTED for RPCs a service does not implement yet, so a
