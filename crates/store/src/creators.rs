@@ -8,7 +8,7 @@ use resonance_core::{
 };
 use sea_orm::sea_query::{Alias, Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, ExprTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
@@ -538,15 +538,25 @@ impl<'a> CreatorRepo<'a> {
 
         // What is stored now, with when it was observed.
         let mut stored: HashMap<PostKey, (Post, Option<DateTime<Utc>>)> = HashMap::new();
-        let creator_ids: Vec<i64> = ids.values().copied().collect();
-        let external_ids: Vec<&str> = posts
-            .iter()
-            .map(|(_, _, p, _)| p.external_id.as_str())
-            .collect();
-        for chunk in external_ids.chunks(ROWS_PER_STATEMENT) {
+        // Look up by (creator, external id) pairs: two separate IN lists would make the
+        // database seek every combination of the two.
+        let mut pairs: Vec<(i64, String)> = Vec::with_capacity(posts.len());
+        for ((_, _, post, _), key) in posts.iter().zip(&keys) {
+            if let Some(id) = ids.get(key) {
+                pairs.push((*id, post.external_id.clone()));
+            }
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        for chunk in pairs.chunks(ROWS_PER_STATEMENT) {
             let rows = post::Entity::find()
-                .filter(post::Column::CreatorId.is_in(creator_ids.clone()))
-                .filter(post::Column::ExternalId.is_in(chunk.to_vec()))
+                .filter(
+                    Expr::tuple([
+                        Expr::col(post::Column::CreatorId),
+                        Expr::col(post::Column::ExternalId),
+                    ])
+                    .in_tuples(chunk.iter().cloned()),
+                )
                 .all(&txn)
                 .await?;
             for row in rows {
