@@ -8,8 +8,8 @@ use resonance_core::{
 };
 use sea_orm::sea_query::{Alias, Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, ExprTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
 };
 
 use crate::StoreError;
@@ -215,6 +215,27 @@ fn snapshot_from_row(row: &metric_snapshot::Model) -> Result<MetricSnapshot, Sto
             authentic_engagements: optional(row.authentic_engagements, "authentic_engagements")?,
         },
     })
+}
+
+/// `SELECT posts.* ... JOIN (VALUES (creator_id, external_id), ...)`: an index lookup per key
+/// on both SQLite and PostgreSQL.
+fn posts_by_keys(backend: DbBackend, keys: &[PostKey]) -> Statement {
+    use std::fmt::Write as _;
+    let mut sql = String::with_capacity(96 + keys.len() * 16);
+    sql.push_str("SELECT posts.* FROM posts JOIN (VALUES ");
+    let mut values = Vec::with_capacity(keys.len() * 2);
+    for (index, (creator_id, external_id)) in keys.iter().enumerate() {
+        if index > 0 {
+            sql.push_str(", ");
+        }
+        let _ = write!(sql, "(${}, ${})", 2 * index + 1, 2 * index + 2);
+        values.push(Value::from(*creator_id));
+        values.push(Value::from(external_id.clone()));
+    }
+    sql.push_str(
+        ") AS keys ON posts.creator_id = keys.column1 AND posts.external_id = keys.column2",
+    );
+    Statement::from_sql_and_values(backend, sql, values)
 }
 
 /// Whether `new` replaces the stored `old` profile: a newer observation does; of two at the
@@ -538,8 +559,9 @@ impl<'a> CreatorRepo<'a> {
 
         // What is stored now, with when it was observed.
         let mut stored: HashMap<PostKey, (Post, Option<DateTime<Utc>>)> = HashMap::new();
-        // Look up by (creator, external id) pairs: two separate IN lists would make the
-        // database seek every combination of the two.
+        // Look up by (creator, external id) pairs, joined against a VALUES list: two IN lists
+        // make SQLite seek every combination of the two, and a row-value IN makes PostgreSQL
+        // scan the table.
         let mut pairs: Vec<(i64, String)> = Vec::with_capacity(posts.len());
         for ((_, _, post, _), key) in posts.iter().zip(&keys) {
             if let Some(id) = ids.get(key) {
@@ -550,13 +572,7 @@ impl<'a> CreatorRepo<'a> {
         pairs.dedup();
         for chunk in pairs.chunks(ROWS_PER_STATEMENT) {
             let rows = post::Entity::find()
-                .filter(
-                    Expr::tuple([
-                        Expr::col(post::Column::CreatorId),
-                        Expr::col(post::Column::ExternalId),
-                    ])
-                    .in_tuples(chunk.iter().cloned()),
-                )
+                .from_raw_sql(posts_by_keys(txn.get_database_backend(), chunk))
                 .all(&txn)
                 .await?;
             for row in rows {
