@@ -217,23 +217,30 @@ fn snapshot_from_row(row: &metric_snapshot::Model) -> Result<MetricSnapshot, Sto
     })
 }
 
-/// `SELECT posts.* ... JOIN (VALUES (creator_id, external_id), ...)`: an index lookup per key
-/// on both SQLite and PostgreSQL.
-fn posts_by_keys(backend: DbBackend, keys: &[PostKey]) -> Statement {
+/// `SELECT table.* FROM table JOIN (VALUES (a, b), ...) ON (table.first, table.second) = (a, b)`:
+/// rows by a two-column natural key, an index lookup per key on both SQLite and PostgreSQL
+/// (two IN lists make SQLite seek every combination; a row-value IN makes PostgreSQL scan).
+fn rows_by_pairs(
+    backend: DbBackend,
+    table: &str,
+    (first, second): (&str, &str),
+    pairs: impl ExactSizeIterator<Item = (Value, Value)>,
+) -> Statement {
     use std::fmt::Write as _;
-    let mut sql = String::with_capacity(96 + keys.len() * 16);
-    sql.push_str("SELECT posts.* FROM posts JOIN (VALUES ");
-    let mut values = Vec::with_capacity(keys.len() * 2);
-    for (index, (creator_id, external_id)) in keys.iter().enumerate() {
+    let mut sql = String::with_capacity(128 + pairs.len() * 16);
+    let _ = write!(sql, "SELECT {table}.* FROM {table} JOIN (VALUES ");
+    let mut values = Vec::with_capacity(pairs.len() * 2);
+    for (index, (a, b)) in pairs.enumerate() {
         if index > 0 {
             sql.push_str(", ");
         }
         let _ = write!(sql, "(${}, ${})", 2 * index + 1, 2 * index + 2);
-        values.push(Value::from(*creator_id));
-        values.push(Value::from(external_id.clone()));
+        values.push(a);
+        values.push(b);
     }
-    sql.push_str(
-        ") AS keys ON posts.creator_id = keys.column1 AND posts.external_id = keys.column2",
+    let _ = write!(
+        sql,
+        ") AS keys ON {table}.{first} = keys.column1 AND {table}.{second} = keys.column2"
     );
     Statement::from_sql_and_values(backend, sql, values)
 }
@@ -285,16 +292,19 @@ impl<'a> CreatorRepo<'a> {
     ) -> Result<HashMap<Key, creator::Model>, StoreError> {
         let mut found = HashMap::with_capacity(keys.len());
         for chunk in keys.chunks(ROWS_PER_STATEMENT) {
-            let handles: Vec<&str> = chunk.iter().map(|(_, h)| h.as_str()).collect();
             let rows = creator::Entity::find()
-                .filter(creator::Column::Handle.is_in(handles))
+                .from_raw_sql(rows_by_pairs(
+                    db.get_database_backend(),
+                    "creators",
+                    ("platform", "handle"),
+                    chunk.iter().map(|(platform, handle)| {
+                        (Value::from(platform.as_str()), Value::from(handle.as_str()))
+                    }),
+                ))
                 .all(db)
                 .await?;
             for row in rows {
-                let key = parse_key(&row)?;
-                if chunk.contains(&key) {
-                    found.insert(key, row);
-                }
+                found.insert(parse_key(&row)?, row);
             }
         }
         Ok(found)
@@ -572,7 +582,14 @@ impl<'a> CreatorRepo<'a> {
         pairs.dedup();
         for chunk in pairs.chunks(ROWS_PER_STATEMENT) {
             let rows = post::Entity::find()
-                .from_raw_sql(posts_by_keys(txn.get_database_backend(), chunk))
+                .from_raw_sql(rows_by_pairs(
+                    txn.get_database_backend(),
+                    "posts",
+                    ("creator_id", "external_id"),
+                    chunk.iter().map(|(id, external_id)| {
+                        (Value::from(*id), Value::from(external_id.clone()))
+                    }),
+                ))
                 .all(&txn)
                 .await?;
             for row in rows {
