@@ -128,6 +128,12 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(SQLITE_BUSY_TIMEOUT)
                     .foreign_keys(true)
+            })
+            // Plan each execution for its parameters. A cached generic plan, made while a
+            // table was still small, kept scanning it as it grew: importing 300k posts ran at
+            // 6k rows/s with the default and 17k rows/s with this.
+            .map_sqlx_postgres_opts(|postgres| {
+                postgres.options([("plan_cache_mode", "force_custom_plan")])
             });
         let db = Database::connect(options).await?;
         Ok(Self { db })
