@@ -13,6 +13,7 @@
 )]
 
 pub mod account;
+pub mod audience;
 pub mod engagement;
 pub mod error;
 pub mod score;
