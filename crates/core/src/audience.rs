@@ -115,7 +115,10 @@ impl AudienceSketch {
             )
         })?;
         if registers.iter().any(|r| u32::from(*r) > 64 - PRECISION + 1) {
-            return Err(ValidationError::new("", "an audience sketch register is out of range"));
+            return Err(ValidationError::new(
+                "",
+                "an audience sketch register is out of range",
+            ));
         }
         Ok(Self {
             registers: Box::new(registers),
@@ -180,7 +183,10 @@ mod tests {
         let a = sketch(0..40_000);
         let b = sketch(30_000..60_000);
         let overlap = overlap_estimate(&a, &b);
-        assert!(relative_error(overlap, 10_000.0) < 0.15, "overlap {overlap}");
+        assert!(
+            relative_error(overlap, 10_000.0) < 0.15,
+            "overlap {overlap}"
+        );
         let union = union_estimate([&a, &b]);
         assert!(relative_error(union, 60_000.0) < 0.05, "union {union}");
         // Disjoint audiences barely overlap.

@@ -16,6 +16,7 @@ pub mod account;
 pub mod audience;
 pub mod engagement;
 pub mod error;
+pub mod follower;
 pub mod score;
 pub mod text;
 pub mod tier;
@@ -23,7 +24,9 @@ pub mod tier;
 pub use account::{
     AccountData, ContentFormat, Handle, MetricSnapshot, Platform, Post, Profile, ReportedAverages,
 };
+pub use audience::AudienceSketch;
 pub use engagement::{EngagementBasis, EngagementDefinition, EngagementSummary, PostWindow};
 pub use error::ValidationError;
+pub use follower::FollowerProfile;
 pub use score::{CreatorScore, Factor, ScoringConfig, ScoringModel};
 pub use tier::{Tier, TierBounds};

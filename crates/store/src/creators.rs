@@ -29,6 +29,8 @@ const ROWS_PER_STATEMENT: usize = 500;
 /// A post's natural key: (creator id, external id).
 type PostKey = (i64, String);
 
+pub(crate) type Key = (Platform, Handle);
+
 /// A stored creator. `profile` is `None` while only posts or snapshots named the account.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredCreator {
@@ -40,11 +42,9 @@ pub struct StoredCreator {
     pub updated_at: DateTime<Utc>,
 }
 
-type Key = (Platform, Handle);
-
 #[derive(Debug)]
 pub struct CreatorRepo<'a> {
-    db: &'a DatabaseConnection,
+    pub(crate) db: &'a DatabaseConnection,
 }
 
 fn to_i64(value: u64) -> i64 {
@@ -220,7 +220,7 @@ fn snapshot_from_row(row: &metric_snapshot::Model) -> Result<MetricSnapshot, Sto
 /// `SELECT table.* FROM table JOIN (VALUES (a, b), ...) ON (table.first, table.second) = (a, b)`:
 /// rows by a two-column natural key, an index lookup per key on both SQLite and PostgreSQL
 /// (two IN lists make SQLite seek every combination; a row-value IN makes PostgreSQL scan).
-fn rows_by_pairs(
+pub(crate) fn rows_by_pairs(
     backend: DbBackend,
     table: &str,
     (first, second): (&str, &str),
@@ -311,7 +311,7 @@ impl<'a> CreatorRepo<'a> {
     }
 
     /// Makes sure a row exists for each account and returns the ids by key.
-    async fn ensure_ids<C: ConnectionTrait>(
+    pub(crate) async fn ensure_ids<C: ConnectionTrait>(
         db: &C,
         keys: &[Key],
         now: DateTime<Utc>,

@@ -19,6 +19,7 @@ use sea_orm_migration::MigratorTrait;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+mod audiences;
 pub mod creators;
 pub mod entity;
 pub mod ingest;

@@ -461,3 +461,80 @@ async fn post_observations_in_any_order_leave_the_same_rows() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn audiences_merge_in_any_order_and_follower_samples_are_keyed() {
+    use resonance_core::{AudienceSketch, FollowerProfile};
+    each_backend(|store| async move {
+        let repo = store.creators();
+        let members = |range: std::ops::Range<u32>| {
+            let mut sketch = AudienceSketch::new();
+            for id in range {
+                sketch.insert(&format!("member{id}"));
+            }
+            sketch
+        };
+        let first = vec![(Platform::Instagram, handle("dana"), members(0..3_000))];
+        let second = vec![(Platform::Instagram, handle("dana"), members(2_000..5_000))];
+        assert_eq!(
+            repo.merge_audiences(&first, at(1)).await.expect("first"),
+            vec![WriteOutcome::Created]
+        );
+        assert_eq!(
+            repo.merge_audiences(&second, at(2)).await.expect("second"),
+            vec![WriteOutcome::Updated]
+        );
+        assert_eq!(
+            repo.merge_audiences(&first, at(3)).await.expect("repeat"),
+            vec![WriteOutcome::Unchanged]
+        );
+        let id = repo
+            .find(Platform::Instagram, &handle("dana"))
+            .await
+            .expect("find")
+            .expect("exists")
+            .id;
+        let stored = repo.audience(id).await.expect("read").expect("sketch");
+        assert_eq!(stored, members(0..5_000), "the union, whatever the order");
+
+        let follower = |id: &str, following: u64| FollowerProfile {
+            id: id.to_owned(),
+            followers: 12,
+            following,
+            media_count: 0,
+            has_profile_picture: false,
+            ..FollowerProfile::default()
+        };
+        let sample = vec![(
+            Platform::Instagram,
+            handle("dana"),
+            vec![follower("f1", 4_000), follower("f2", 90)],
+        )];
+        assert_eq!(
+            repo.upsert_follower_samples(&sample, at(4))
+                .await
+                .expect("sample"),
+            vec![WriteOutcome::Created]
+        );
+        assert_eq!(
+            repo.upsert_follower_samples(&sample, at(5))
+                .await
+                .expect("repeat"),
+            vec![WriteOutcome::Unchanged]
+        );
+        let changed = vec![(
+            Platform::Instagram,
+            handle("dana"),
+            vec![follower("f2", 95)],
+        )];
+        assert_eq!(
+            repo.upsert_follower_samples(&changed, at(6))
+                .await
+                .expect("change"),
+            vec![WriteOutcome::Updated]
+        );
+        let followers = repo.follower_samples(id, 10).await.expect("samples");
+        assert_eq!(followers, vec![follower("f1", 4_000), follower("f2", 95)]);
+    })
+    .await;
+}

@@ -263,6 +263,37 @@ pub fn creator_score(value: &CreatorScore) -> pb::CreatorScore {
     }
 }
 
+/// A follower profile; `require_id` when it is to be stored (the id is its natural key).
+pub fn follower_profile(
+    value: &pb::FollowerProfile,
+    require_id: bool,
+) -> Result<resonance_core::FollowerProfile, ValidationError> {
+    let id = value.id.trim();
+    if require_id && id.is_empty() {
+        return Err(ValidationError::new(
+            "id",
+            "is required to store a follower (it is the follower's key)",
+        ));
+    }
+    let small = |raw: i32, field: &str| {
+        u32::try_from(raw)
+            .map_err(|_| ValidationError::new(field, format!("must not be negative (got {raw})")))
+    };
+    Ok(resonance_core::FollowerProfile {
+        id: id.to_owned(),
+        followers: count(value.followers, "followers")?,
+        following: count(value.following, "following")?,
+        media_count: count(value.media_count, "media_count")?,
+        has_profile_picture: value.has_profile_picture,
+        is_private: value.is_private,
+        bio_length: small(value.bio_length, "bio_length")?,
+        username_length: small(value.username_length, "username_length")?,
+        username_digit_count: small(value.username_digit_count, "username_digit_count")?,
+        full_name_word_count: small(value.full_name_word_count, "full_name_word_count")?,
+        has_external_url: value.has_external_url,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,9 @@
 //! Table mappings. Each table's schema is owned by the migrations; these mirror it.
 
+pub mod audience_sketch;
 pub mod creator;
 pub mod dead_letter;
+pub mod follower_sample;
 pub mod ingest_job;
 pub mod metric_snapshot;
 pub mod post;

@@ -7,6 +7,7 @@ mod m20261125_000001_creators_posts_ingest;
 mod m20261125_000002_dead_letter_keys;
 mod m20261125_000003_post_observations;
 mod m20261125_000004_reported_averages;
+mod m20261125_000005_audiences_followers;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_dead_letter_keys::Migration),
             Box::new(m20261125_000003_post_observations::Migration),
             Box::new(m20261125_000004_reported_averages::Migration),
+            Box::new(m20261125_000005_audiences_followers::Migration),
         ]
     }
 }

@@ -1,0 +1,303 @@
+//! Audience sketches and follower-profile samples, both reached through their creator.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use resonance_core::{AudienceSketch, FollowerProfile, Handle, Platform};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait, Value,
+};
+
+use crate::creators::{CreatorRepo, Key, rows_by_pairs};
+use crate::entity::{audience_sketch, follower_sample};
+use crate::{StoreError, WriteOutcome};
+
+/// Statements carry at most this many rows (bind values stay well under every limit).
+const ROWS_PER_STATEMENT: usize = 500;
+
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn to_i32(value: u32) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
+}
+
+fn follower_from_row(row: &follower_sample::Model) -> Result<FollowerProfile, StoreError> {
+    let unsigned = |value: i64, column: &str| {
+        u64::try_from(value)
+            .map_err(|_| StoreError::Corrupt(format!("follower_samples.{column} is negative")))
+    };
+    let small = |value: i32, column: &str| {
+        u32::try_from(value)
+            .map_err(|_| StoreError::Corrupt(format!("follower_samples.{column} is negative")))
+    };
+    Ok(FollowerProfile {
+        id: row.follower_id.clone(),
+        followers: unsigned(row.followers, "followers")?,
+        following: unsigned(row.following, "following")?,
+        media_count: unsigned(row.media_count, "media_count")?,
+        has_profile_picture: row.has_profile_picture,
+        is_private: row.is_private,
+        bio_length: small(row.bio_length, "bio_length")?,
+        username_length: small(row.username_length, "username_length")?,
+        username_digit_count: small(row.username_digit_count, "username_digit_count")?,
+        full_name_word_count: small(row.full_name_word_count, "full_name_word_count")?,
+        has_external_url: row.has_external_url,
+    })
+}
+
+fn follower_active_model(
+    creator_id: i64,
+    follower: &FollowerProfile,
+    now: DateTime<Utc>,
+) -> follower_sample::ActiveModel {
+    follower_sample::ActiveModel {
+        creator_id: Set(creator_id),
+        follower_id: Set(follower.id.clone()),
+        followers: Set(to_i64(follower.followers)),
+        following: Set(to_i64(follower.following)),
+        media_count: Set(to_i64(follower.media_count)),
+        has_profile_picture: Set(follower.has_profile_picture),
+        is_private: Set(follower.is_private),
+        bio_length: Set(to_i32(follower.bio_length)),
+        username_length: Set(to_i32(follower.username_length)),
+        username_digit_count: Set(to_i32(follower.username_digit_count)),
+        full_name_word_count: Set(to_i32(follower.full_name_word_count)),
+        has_external_url: Set(follower.has_external_url),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
+/// The outcome of a record made of several rows: created if any row was new, else updated if
+/// any changed, else unchanged.
+fn combined(outcomes: impl IntoIterator<Item = WriteOutcome>) -> WriteOutcome {
+    let mut result = WriteOutcome::Unchanged;
+    for outcome in outcomes {
+        match outcome {
+            WriteOutcome::Created => return WriteOutcome::Created,
+            WriteOutcome::Updated => result = WriteOutcome::Updated,
+            WriteOutcome::Unchanged => {}
+        }
+    }
+    result
+}
+
+impl CreatorRepo<'_> {
+    /// Folds audience members into each account's stored sketch, one outcome per input.
+    /// Merging is a register maximum, so repeats and order change nothing; rows are locked
+    /// while merging (PostgreSQL), so concurrent workers do not lose each other's members.
+    pub async fn merge_audiences(
+        &self,
+        audiences: &[(Platform, Handle, AudienceSketch)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        let txn = self.db.begin().await?;
+        let keys: Vec<Key> = audiences.iter().map(|(p, h, _)| (*p, h.clone())).collect();
+        let ids = Self::ensure_ids(&txn, &keys, now).await?;
+        let creator_ids: Vec<i64> = {
+            let mut ids: Vec<i64> = ids.values().copied().collect();
+            ids.sort_unstable();
+            ids
+        };
+        let mut stored: HashMap<i64, AudienceSketch> = HashMap::new();
+        for chunk in creator_ids.chunks(ROWS_PER_STATEMENT) {
+            let rows = audience_sketch::Entity::find()
+                .filter(audience_sketch::Column::CreatorId.is_in(chunk.to_vec()))
+                .order_by_asc(audience_sketch::Column::CreatorId)
+                .lock_exclusive()
+                .all(&txn)
+                .await?;
+            for row in rows {
+                let sketch = AudienceSketch::from_bytes(&row.registers).map_err(|e| {
+                    StoreError::Corrupt(format!("audience_sketches.registers: {}", e.message))
+                })?;
+                stored.insert(row.creator_id, sketch);
+            }
+        }
+
+        let mut outcomes = Vec::with_capacity(audiences.len());
+        let mut changed: HashMap<i64, bool> = HashMap::new();
+        for ((_, _, sketch), key) in audiences.iter().zip(&keys) {
+            let creator_id = ids
+                .get(key)
+                .copied()
+                .ok_or_else(|| StoreError::Corrupt(format!("no id for {}/{}", key.0, key.1)))?;
+            let outcome = match stored.get_mut(&creator_id) {
+                None => {
+                    stored.insert(creator_id, sketch.clone());
+                    changed.insert(creator_id, true);
+                    WriteOutcome::Created
+                }
+                Some(current) => {
+                    let before = current.clone();
+                    current.merge(sketch);
+                    if *current == before {
+                        WriteOutcome::Unchanged
+                    } else {
+                        changed.insert(creator_id, true);
+                        WriteOutcome::Updated
+                    }
+                }
+            };
+            outcomes.push(outcome);
+        }
+
+        let rows: Vec<(i64, Vec<u8>)> = changed
+            .keys()
+            .filter_map(|id| stored.get(id).map(|sketch| (*id, sketch.to_bytes())))
+            .collect();
+        for chunk in rows.chunks(ROWS_PER_STATEMENT / 5) {
+            audience_sketch::Entity::insert_many(chunk.iter().map(|(id, registers)| {
+                audience_sketch::ActiveModel {
+                    creator_id: Set(*id),
+                    registers: Set(registers.clone()),
+                    updated_at: Set(now),
+                }
+            }))
+            .on_conflict(
+                OnConflict::column(audience_sketch::Column::CreatorId)
+                    .update_columns([
+                        audience_sketch::Column::Registers,
+                        audience_sketch::Column::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(outcomes)
+    }
+
+    /// The account's audience sketch, if members were ever ingested.
+    pub async fn audience(&self, creator_id: i64) -> Result<Option<AudienceSketch>, StoreError> {
+        audience_sketch::Entity::find_by_id(creator_id)
+            .one(self.db)
+            .await?
+            .map(|row| {
+                AudienceSketch::from_bytes(&row.registers).map_err(|e| {
+                    StoreError::Corrupt(format!("audience_sketches.registers: {}", e.message))
+                })
+            })
+            .transpose()
+    }
+
+    /// Stores sampled follower profiles, keyed by account and follower id; one outcome per
+    /// input record (created if any follower was new).
+    pub async fn upsert_follower_samples(
+        &self,
+        samples: &[(Platform, Handle, Vec<FollowerProfile>)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        let txn = self.db.begin().await?;
+        let keys: Vec<Key> = samples.iter().map(|(p, h, _)| (*p, h.clone())).collect();
+        let ids = Self::ensure_ids(&txn, &keys, now).await?;
+
+        let mut pairs: Vec<(i64, String)> = Vec::new();
+        for ((_, _, followers), key) in samples.iter().zip(&keys) {
+            if let Some(id) = ids.get(key) {
+                pairs.extend(followers.iter().map(|f| (*id, f.id.clone())));
+            }
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut stored: HashMap<(i64, String), FollowerProfile> = HashMap::new();
+        for chunk in pairs.chunks(ROWS_PER_STATEMENT) {
+            let rows = follower_sample::Entity::find()
+                .from_raw_sql(rows_by_pairs(
+                    txn.get_database_backend(),
+                    "follower_samples",
+                    ("creator_id", "follower_id"),
+                    chunk
+                        .iter()
+                        .map(|(id, follower)| (Value::from(*id), Value::from(follower.clone()))),
+                ))
+                .all(&txn)
+                .await?;
+            for row in rows {
+                stored.insert(
+                    (row.creator_id, row.follower_id.clone()),
+                    follower_from_row(&row)?,
+                );
+            }
+        }
+
+        let mut outcomes = Vec::with_capacity(samples.len());
+        let mut to_write: HashMap<(i64, String), &FollowerProfile> = HashMap::new();
+        for ((_, _, followers), key) in samples.iter().zip(&keys) {
+            let creator_id = ids
+                .get(key)
+                .copied()
+                .ok_or_else(|| StoreError::Corrupt(format!("no id for {}/{}", key.0, key.1)))?;
+            let record = followers.iter().map(|follower| {
+                let slot = (creator_id, follower.id.clone());
+                let outcome = match stored.get(&slot) {
+                    None => WriteOutcome::Created,
+                    Some(old) if old == follower => WriteOutcome::Unchanged,
+                    Some(_) => WriteOutcome::Updated,
+                };
+                if outcome != WriteOutcome::Unchanged {
+                    stored.insert(slot.clone(), follower.clone());
+                    to_write.insert(slot, follower);
+                }
+                outcome
+            });
+            outcomes.push(combined(record.collect::<Vec<_>>()));
+        }
+
+        let rows: Vec<(i64, &FollowerProfile)> =
+            to_write.into_iter().map(|((id, _), f)| (id, f)).collect();
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            follower_sample::Entity::insert_many(
+                chunk
+                    .iter()
+                    .map(|(id, follower)| follower_active_model(*id, follower, now)),
+            )
+            .on_conflict(
+                OnConflict::columns([
+                    follower_sample::Column::CreatorId,
+                    follower_sample::Column::FollowerId,
+                ])
+                .update_columns([
+                    follower_sample::Column::Followers,
+                    follower_sample::Column::Following,
+                    follower_sample::Column::MediaCount,
+                    follower_sample::Column::HasProfilePicture,
+                    follower_sample::Column::IsPrivate,
+                    follower_sample::Column::BioLength,
+                    follower_sample::Column::UsernameLength,
+                    follower_sample::Column::UsernameDigitCount,
+                    follower_sample::Column::FullNameWordCount,
+                    follower_sample::Column::HasExternalUrl,
+                    follower_sample::Column::UpdatedAt,
+                ])
+                .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(outcomes)
+    }
+
+    /// The account's sampled followers, by follower id, at most `limit`.
+    pub async fn follower_samples(
+        &self,
+        creator_id: i64,
+        limit: u64,
+    ) -> Result<Vec<FollowerProfile>, StoreError> {
+        follower_sample::Entity::find()
+            .filter(follower_sample::Column::CreatorId.eq(creator_id))
+            .order_by_asc(follower_sample::Column::FollowerId)
+            .limit(limit)
+            .all(self.db)
+            .await?
+            .iter()
+            .map(follower_from_row)
+            .collect()
+    }
+}
