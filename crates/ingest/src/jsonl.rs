@@ -1,18 +1,24 @@
 //! The canonical JSONL record format: one JSON object per line, with a `type` of `profile`,
-//! `snapshot` or `post`, the account as top-level `platform` and `handle`, and otherwise the
-//! field names of the protobuf messages (resonance.scoring.v1.Profile, MetricSnapshot, Post).
-//! Times are RFC 3339 strings.
+//! `snapshot`, `post`, `follower_sample` or `audience`, the account as top-level `platform` and
+//! `handle`, and otherwise the field names of the protobuf messages
+//! (resonance.scoring.v1.Profile, MetricSnapshot, Post, FollowerProfile; `member_ids` of
+//! resonance.ingest.v1.AudienceRecord). Times are RFC 3339 strings.
 //!
 //! ```json
 //! {"type":"profile","platform":"instagram","handle":"chef.anna","followers":25000,"following":310,"media_count":120,"observed_time":"2026-11-01T00:00:00Z"}
 //! {"type":"post","platform":"instagram","handle":"chef.anna","external_id":"p1","posted_time":"2026-10-30T12:00:00Z","likes":900,"comments":40,"caption":"Lunch #ad"}
 //! {"type":"snapshot","platform":"instagram","handle":"chef.anna","observed_time":"2026-10-01T00:00:00Z","followers":24000,"following":300,"media_count":110}
+//! {"type":"follower_sample","platform":"instagram","handle":"chef.anna","followers":[{"id":"u1","followers":12,"following":4100,"media_count":0}]}
+//! {"type":"audience","platform":"instagram","handle":"chef.anna","member_ids":["u1","u2","u3"]}
 //! ```
 
 use chrono::{DateTime, Utc};
 use resonance_core::{Platform, ValidationError};
 use resonance_proto::common::CreatorRef;
-use resonance_proto::ingest::{PostRecord, ProfileRecord, Record, SnapshotRecord, record::Kind};
+use resonance_proto::ingest::{
+    AudienceRecord, FollowerSampleRecord, PostRecord, ProfileRecord, Record, SnapshotRecord,
+    record::Kind,
+};
 use resonance_proto::{convert, scoring as pb};
 use serde::Deserialize;
 
@@ -131,6 +137,54 @@ enum Line {
     Profile(ProfileLine),
     Snapshot(SnapshotLine),
     Post(PostLine),
+    FollowerSample(FollowerSampleLine),
+    Audience(AudienceLine),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FollowerSampleLine {
+    #[serde(rename = "type")]
+    _kind: serde::de::IgnoredAny,
+    platform: String,
+    handle: String,
+    followers: Vec<FollowerLine>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FollowerLine {
+    id: String,
+    #[serde(default)]
+    followers: i64,
+    #[serde(default)]
+    following: i64,
+    #[serde(default)]
+    media_count: i64,
+    #[serde(default)]
+    has_profile_picture: bool,
+    #[serde(default)]
+    is_private: bool,
+    #[serde(default)]
+    bio_length: i32,
+    #[serde(default)]
+    username_length: i32,
+    #[serde(default)]
+    username_digit_count: i32,
+    #[serde(default)]
+    full_name_word_count: i32,
+    #[serde(default)]
+    has_external_url: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AudienceLine {
+    #[serde(rename = "type")]
+    _kind: serde::de::IgnoredAny,
+    platform: String,
+    handle: String,
+    member_ids: Vec<String>,
 }
 
 fn fields<T: serde::de::DeserializeOwned>(line: &str) -> Result<T, ValidationError> {
@@ -150,16 +204,20 @@ pub fn parse_line(line: &str) -> Result<Record, ValidationError> {
         Some("profile") => Line::Profile(fields(line)?),
         Some("snapshot") => Line::Snapshot(fields(line)?),
         Some("post") => Line::Post(fields(line)?),
+        Some("follower_sample") => Line::FollowerSample(fields(line)?),
+        Some("audience") => Line::Audience(fields(line)?),
         Some(other) => {
             return Err(ValidationError::new(
                 "type",
-                format!("unknown record type {other:?} (expected profile, snapshot or post)"),
+                format!(
+                    "unknown record type {other:?} (expected profile, snapshot, post, follower_sample or audience)"
+                ),
             ));
         }
         None => {
             return Err(ValidationError::new(
                 "type",
-                "is required (profile, snapshot or post)",
+                "is required (profile, snapshot, post, follower_sample or audience)",
             ));
         }
     };
@@ -216,6 +274,30 @@ pub fn parse_line(line: &str) -> Result<Record, ValidationError> {
             }),
             observed_time: p.observed_time.map(convert::timestamp),
         }),
+        Line::FollowerSample(f) => Kind::FollowerSample(FollowerSampleRecord {
+            account: Some(account(&f.platform, &f.handle)?),
+            followers: f
+                .followers
+                .into_iter()
+                .map(|follower| pb::FollowerProfile {
+                    id: follower.id,
+                    followers: follower.followers,
+                    following: follower.following,
+                    media_count: follower.media_count,
+                    has_profile_picture: follower.has_profile_picture,
+                    is_private: follower.is_private,
+                    bio_length: follower.bio_length,
+                    username_length: follower.username_length,
+                    username_digit_count: follower.username_digit_count,
+                    full_name_word_count: follower.full_name_word_count,
+                    has_external_url: follower.has_external_url,
+                })
+                .collect(),
+        }),
+        Line::Audience(a) => Kind::Audience(AudienceRecord {
+            account: Some(account(&a.platform, &a.handle)?),
+            member_ids: a.member_ids,
+        }),
     };
     Ok(Record { kind: Some(kind) })
 }
@@ -226,8 +308,13 @@ pub fn line_field(wire_path: &str) -> String {
     let mut segments: Vec<&str> = wire_path.split('.').collect();
     if segments.len() >= 3 && matches!(segments[1], "profile" | "snapshot" | "post" | "account") {
         segments.drain(..2);
-    } else if segments.len() == 2 {
-        // A field of the record itself: "post.observed_time".
+    } else if segments.len() >= 2
+        && matches!(
+            segments[0],
+            "profile" | "snapshot" | "post" | "follower_sample" | "audience"
+        )
+    {
+        // A field of the record itself: "post.observed_time", "audience.member_ids[2]".
         segments.drain(..1);
     }
     segments.join(".")

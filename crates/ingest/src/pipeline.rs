@@ -85,7 +85,9 @@ impl Pipeline {
         items: Vec<Item>,
         now: DateTime<Utc>,
     ) -> Result<BatchResult, StoreError> {
-        let mut outcomes = vec![Outcome::Rejected; items.len()];
+        // None until the record is written or rejected; one left None is a bug, reported as
+        // an error rather than a silently lost record.
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; items.len()];
         // Counts are per source position (a line, a row, a pushed record): a CSV row may
         // carry a profile and its snapshot, and is one thing to the user.
         let mut unit_starts = Vec::with_capacity(items.len());
@@ -97,6 +99,8 @@ impl Pipeline {
         let (mut profiles, mut profile_at) = (Vec::new(), Vec::new());
         let (mut snapshots, mut snapshot_at) = (Vec::new(), Vec::new());
         let (mut posts, mut post_at) = (Vec::new(), Vec::new());
+        let (mut samples, mut sample_at) = (Vec::new(), Vec::new());
+        let (mut audiences, mut audience_at) = (Vec::new(), Vec::new());
         let mut rejections = Vec::new();
         let mut letters = Vec::new();
         let mut origins = Vec::with_capacity(items.len());
@@ -119,7 +123,16 @@ impl Pipeline {
                     posts.push((platform, handle, post, observed_at));
                     post_at.push(index);
                 }
+                Ok(IngestRecord::FollowerSample(platform, handle, followers)) => {
+                    samples.push((platform, handle, followers));
+                    sample_at.push(index);
+                }
+                Ok(IngestRecord::Audience(platform, handle, sketch)) => {
+                    audiences.push((platform, handle, sketch));
+                    audience_at.push(index);
+                }
                 Err(error) => {
+                    outcomes[index] = Some(Outcome::Rejected);
                     letters.push(DeadLetterInput {
                         dedupe_key: self
                             .keyed_dead_letters
@@ -159,7 +172,18 @@ impl Pipeline {
             outcomes,
             refused
         );
+        write_each!(
+            creators.upsert_follower_samples(samples, sample_at, now),
+            outcomes,
+            refused
+        );
+        write_each!(
+            creators.merge_audiences(audiences, audience_at, now),
+            outcomes,
+            refused
+        );
         for (index, error) in refused {
+            outcomes[index] = Some(Outcome::Rejected);
             let (position, payload) = origins[index].clone();
             tracing::warn!(%position, %error, "the database refused a record; dead-lettered");
             letters.push(DeadLetterInput {
@@ -186,6 +210,17 @@ impl Pipeline {
             .add_dead_letters(job_id, letters, now)
             .await?;
 
+        let outcomes: Vec<Outcome> = outcomes
+            .into_iter()
+            .enumerate()
+            .map(|(index, outcome)| {
+                outcome.ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "record {index} of the batch was neither written nor rejected"
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?;
         let mut counts = JobCounts::default();
         let unit_ends = unit_starts.iter().skip(1).copied().chain([outcomes.len()]);
         for (start, end) in unit_starts.iter().copied().zip(unit_ends) {
@@ -231,7 +266,7 @@ macro_rules! write_each {
             match $repo.$upsert(&$records, $now).await {
                 Ok(written) => {
                     for (index, outcome) in $at.iter().zip(written) {
-                        $outcomes[*index] = outcome.into();
+                        $outcomes[*index] = Some(outcome.into());
                     }
                 }
                 Err(StoreError::Database(error)) => {
@@ -240,7 +275,7 @@ macro_rules! write_each {
                         match $repo.$upsert(std::slice::from_ref(record), $now).await {
                             Ok(written) => {
                                 if let Some(outcome) = written.first() {
-                                    $outcomes[*index] = (*outcome).into();
+                                    $outcomes[*index] = Some((*outcome).into());
                                 }
                             }
                             Err(StoreError::Database(error)) => {

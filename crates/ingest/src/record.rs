@@ -2,7 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use resonance_core::error::WithinField;
-use resonance_core::{Handle, MetricSnapshot, Platform, Post, Profile, ValidationError};
+use resonance_core::{
+    AudienceSketch, FollowerProfile, Handle, MetricSnapshot, Platform, Post, Profile,
+    ValidationError,
+};
 use resonance_proto::convert;
 use resonance_proto::ingest::{self as pb, record::Kind};
 
@@ -13,7 +16,16 @@ pub enum IngestRecord {
     Snapshot(Platform, Handle, MetricSnapshot),
     /// A post, with when its counts were read.
     Post(Platform, Handle, Post, DateTime<Utc>),
+    /// Sampled followers of an account, for the authenticity model.
+    FollowerSample(Platform, Handle, Vec<FollowerProfile>),
+    /// Audience members of an account, already folded into a sketch.
+    Audience(Platform, Handle, AudienceSketch),
 }
+
+/// The most followers one follower-sample record may carry.
+pub const MAX_FOLLOWERS_PER_RECORD: usize = 10_000;
+/// The most member ids one audience record may carry (send large audiences in several).
+pub const MAX_MEMBERS_PER_RECORD: usize = 100_000;
 
 fn account(
     reference: Option<&resonance_proto::common::CreatorRef>,
@@ -63,8 +75,53 @@ pub fn parse(record: &pb::Record, now: DateTime<Utc>) -> Result<IngestRecord, Va
                 convert::observed(post.observed_time.as_ref(), "post.observed_time", now)?,
             ))
         }
-        Some(Kind::FollowerSample(_)) => Err(not_stored_yet("follower_sample")),
-        Some(Kind::Audience(_)) => Err(not_stored_yet("audience")),
+        Some(Kind::FollowerSample(sample)) => {
+            let (platform, handle) = account(sample.account.as_ref()).within("follower_sample")?;
+            let followers = &sample.followers;
+            if followers.is_empty() || followers.len() > MAX_FOLLOWERS_PER_RECORD {
+                return Err(ValidationError::new(
+                    "follower_sample.followers",
+                    format!(
+                        "must hold 1 to {MAX_FOLLOWERS_PER_RECORD} followers (got {})",
+                        followers.len()
+                    ),
+                ));
+            }
+            let followers = followers
+                .iter()
+                .enumerate()
+                .map(|(index, follower)| {
+                    convert::follower_profile(follower, true)
+                        .within(&format!("follower_sample.followers[{index}]"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(IngestRecord::FollowerSample(platform, handle, followers))
+        }
+        Some(Kind::Audience(audience)) => {
+            let (platform, handle) = account(audience.account.as_ref()).within("audience")?;
+            let members = &audience.member_ids;
+            if members.is_empty() || members.len() > MAX_MEMBERS_PER_RECORD {
+                return Err(ValidationError::new(
+                    "audience.member_ids",
+                    format!(
+                        "must hold 1 to {MAX_MEMBERS_PER_RECORD} member ids (got {})",
+                        members.len()
+                    ),
+                ));
+            }
+            let mut sketch = AudienceSketch::new();
+            for (index, member) in members.iter().enumerate() {
+                let member = member.trim();
+                if member.is_empty() {
+                    return Err(ValidationError::new(
+                        format!("audience.member_ids[{index}]"),
+                        "must not be blank",
+                    ));
+                }
+                sketch.insert(member);
+            }
+            Ok(IngestRecord::Audience(platform, handle, sketch))
+        }
         Some(Kind::Conversion(_)) => Err(not_stored_yet("conversion")),
     }
 }
