@@ -10,16 +10,9 @@ use sea_orm::{
     QuerySelect, TransactionTrait, Value,
 };
 
-use crate::creators::{CreatorRepo, Key, rows_by_pairs};
+use crate::creators::{CreatorRepo, Key, ROWS_PER_STATEMENT, rows_by_pairs, to_i64};
 use crate::entity::{audience_sketch, follower_sample};
 use crate::{StoreError, WriteOutcome};
-
-/// Statements carry at most this many rows (bind values stay well under every limit).
-const ROWS_PER_STATEMENT: usize = 500;
-
-fn to_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
 
 fn to_i32(value: u32) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)

@@ -24,7 +24,7 @@ pub enum WriteOutcome {
 }
 
 /// Rows per INSERT statement; keeps every statement well under SQLite's 32,766 bind variables.
-const ROWS_PER_STATEMENT: usize = 500;
+pub(crate) const ROWS_PER_STATEMENT: usize = 500;
 
 /// A post's natural key: (creator id, external id).
 type PostKey = (i64, String);
@@ -47,7 +47,7 @@ pub struct CreatorRepo<'a> {
     pub(crate) db: &'a DatabaseConnection,
 }
 
-fn to_i64(value: u64) -> i64 {
+pub(crate) fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
