@@ -15,6 +15,9 @@ use resonance_proto::tonic::{self, Request, Response, Status, Streaming};
 use resonance_store::{JobState, Store, StoreError, StoredJob};
 
 use crate::pipeline::{Item, Outcome, Pipeline};
+
+/// The longest request id kept for idempotency (AIP-155 suggests a UUID).
+const MAX_REQUEST_ID_CHARS: usize = 200;
 use crate::record;
 
 /// Records applied per store transaction while a stream is read.
@@ -115,6 +118,12 @@ impl IngestService for IngestApi {
             )));
         };
         let request_id = Some(first.request_id.trim()).filter(|id| !id.is_empty());
+        if request_id.is_some_and(|id| id.chars().count() > MAX_REQUEST_ID_CHARS) {
+            return Err(invalid_argument(&ValidationError::new(
+                "request_id",
+                format!("must be at most {MAX_REQUEST_ID_CHARS} characters"),
+            )));
+        }
         let source = if first.source.trim().is_empty() {
             "push".to_owned()
         } else {

@@ -12,8 +12,8 @@ use resonance_core::{ContentFormat, Platform, Tier, ValidationError};
 use crate::common as pb;
 
 pub use scoring::{
-    MAX_ITEMS_PER_ACCOUNT, account_data, creator_score, engagement_definition, follower_profile,
-    observed, post, profile, snapshot,
+    MAX_EXTERNAL_ID_CHARS, MAX_ITEMS_PER_ACCOUNT, account_data, creator_score,
+    engagement_definition, follower_profile, observed, post, profile, snapshot,
 };
 
 /// A protobuf timestamp as a UTC time.

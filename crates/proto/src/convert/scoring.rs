@@ -104,9 +104,23 @@ pub fn snapshot(
     })
 }
 
+/// The longest external id (of a post, of a follower) the store keeps.
+pub const MAX_EXTERNAL_ID_CHARS: usize = 200;
+
+fn bounded_id(id: &str, field: &str) -> Result<(), ValidationError> {
+    if id.chars().count() > MAX_EXTERNAL_ID_CHARS {
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {MAX_EXTERNAL_ID_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
 pub fn post(value: &pb::Post, now: DateTime<Utc>) -> Result<Post, ValidationError> {
     let external_id = non_empty(&value.external_id)
         .ok_or_else(|| ValidationError::new("external_id", "is required"))?;
+    bounded_id(&external_id, "external_id")?;
     let posted_time = value
         .posted_time
         .as_ref()
@@ -269,6 +283,7 @@ pub fn follower_profile(
     require_id: bool,
 ) -> Result<resonance_core::FollowerProfile, ValidationError> {
     let id = value.id.trim();
+    bounded_id(id, "id")?;
     if require_id && id.is_empty() {
         return Err(ValidationError::new(
             "id",
@@ -297,6 +312,27 @@ pub fn follower_profile(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_longer_than_the_store_keeps_are_refused() {
+        let post = pb::Post {
+            external_id: "x".repeat(MAX_EXTERNAL_ID_CHARS + 1),
+            posted_time: Some(timestamp(Utc::now())),
+            ..Default::default()
+        };
+        let error = super::post(&post, Utc::now()).expect_err("too long");
+        assert_eq!(error.field, "external_id");
+        let follower = pb::FollowerProfile {
+            id: "y".repeat(MAX_EXTERNAL_ID_CHARS + 1),
+            ..Default::default()
+        };
+        assert_eq!(
+            follower_profile(&follower, true)
+                .expect_err("too long")
+                .field,
+            "id"
+        );
+    }
     use crate::common::Platform as PbPlatform;
 
     fn valid_account(now: DateTime<Utc>) -> pb::AccountData {
