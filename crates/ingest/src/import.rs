@@ -311,25 +311,35 @@ impl LineTracker {
     }
 
     /// The 1-based line of the record starting at byte `start` (positions only move forward).
-    /// Line breaks at the very start (the LF of a CRLF, blank lines) are skipped.
+    /// A line ends at LF, CRLF or a lone CR. Line breaks at the very start of a record (the
+    /// LF of a CRLF, blank lines) are skipped.
     fn line_at(&mut self, start: u64) -> u64 {
         let mut breaks = self.breaks.borrow_mut();
-        while let Some(&(at, byte)) = breaks.front() {
+        while let Some(&(at, _)) = breaks.front() {
             if at >= start {
                 break;
             }
-            if byte == b'\n' {
+            if ends_line(&breaks, 0) {
                 self.passed += 1;
             }
             breaks.pop_front();
         }
         let leading = (start..)
-            .zip(breaks.iter())
-            .take_while(|(next, (at, _))| at == next)
-            .filter(|(_, (_, byte))| *byte == b'\n')
+            .zip(0..breaks.len())
+            .take_while(|&(next, index)| breaks[index].0 == next)
+            .filter(|&(_, index)| ends_line(&breaks, index))
             .count() as u64;
         self.passed + leading + 1
     }
+}
+
+/// Whether the break at `index` ends a line: a LF does, and so does a CR not followed by LF.
+fn ends_line(breaks: &VecDeque<(u64, u8)>, index: usize) -> bool {
+    let (at, byte) = breaks[index];
+    byte == b'\n'
+        || breaks
+            .get(index + 1)
+            .is_none_or(|&(next, following)| !(next == at + 1 && following == b'\n'))
 }
 
 /// Validates a wire record, naming fields as a flat line or row does ("likes").
@@ -380,4 +390,46 @@ fn line_item_at(raw: &[u8], position: String, too_long: bool, now: DateTime<Utc>
         parsed,
         payload: text.to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The line each data record starts on, as the CSV import reports it.
+    fn record_lines(data: &[u8]) -> Vec<u64> {
+        let (tracked, mut lines) = LineTracker::wrap(data);
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(tracked);
+        let _ = reader.byte_headers().expect("header");
+        let mut row = csv::ByteRecord::new();
+        let mut found = Vec::new();
+        loop {
+            let before = reader.position().byte();
+            if !reader.read_byte_record(&mut row).expect("row") {
+                break;
+            }
+            found.push(lines.line_at(row.position().map_or(before, csv::Position::byte)));
+        }
+        found
+    }
+
+    #[test]
+    fn csv_lines_are_counted_for_every_line_ending() {
+        assert_eq!(record_lines(b"h\nr1\nr2\n"), [2, 3]);
+        assert_eq!(record_lines(b"h\r\nr1\r\nr2\r\n"), [2, 3]);
+        assert_eq!(record_lines(b"h\rr1\rr2\r"), [2, 3]);
+        assert_eq!(
+            record_lines(b"h\r\nr1\nr2\n"),
+            [2, 3],
+            "CRLF header over LF rows"
+        );
+        assert_eq!(
+            record_lines(b"h,x\n\"a\nb\",1\nr2,2\n"),
+            [2, 4],
+            "quoted line break"
+        );
+        assert_eq!(record_lines(b"h\n\nr1\n"), [3], "blank line");
+    }
 }

@@ -56,22 +56,31 @@ pub struct BatchResult {
 #[derive(Debug, Clone)]
 pub struct Pipeline {
     store: Store,
-    keyed_dead_letters: bool,
+    /// For redelivering sources: what makes a position unique, beyond the source's name.
+    dead_letter_generation: Option<String>,
 }
 
 impl Pipeline {
     pub fn new(store: Store) -> Self {
         Self {
             store,
-            keyed_dead_letters: false,
+            dead_letter_generation: None,
         }
     }
 
-    /// For sources that redeliver (a message queue): each dead letter is keyed by its source
-    /// and position, which must then be unique, so a redelivered rejection is kept once.
-    pub fn with_keyed_dead_letters(mut self) -> Self {
-        self.keyed_dead_letters = true;
+    /// For sources that redeliver (a message queue): each dead letter is keyed by its source,
+    /// `generation` (what tells apart two lives of the source, such as a stream's creation
+    /// time) and position, so a redelivered rejection is kept once.
+    pub fn with_keyed_dead_letters(mut self, generation: impl Into<String>) -> Self {
+        self.dead_letter_generation = Some(generation.into());
         self
+    }
+
+    /// The dead-letter key of a position, for redelivering sources.
+    pub fn dead_letter_key(&self, source: &str, position: &str) -> Option<String> {
+        self.dead_letter_generation
+            .as_ref()
+            .map(|generation| format!("{source}@{generation}#{position}"))
     }
 
     pub fn store(&self) -> &Store {
@@ -134,9 +143,7 @@ impl Pipeline {
                 Err(error) => {
                     outcomes[index] = Some(Outcome::Rejected);
                     letters.push(DeadLetterInput {
-                        dedupe_key: self
-                            .keyed_dead_letters
-                            .then(|| format!("{source}#{}", item.position)),
+                        dedupe_key: self.dead_letter_key(source, &item.position),
                         source: source.to_owned(),
                         position: item.position.clone(),
                         field: error.field.clone(),
@@ -187,9 +194,7 @@ impl Pipeline {
             let (position, payload) = origins[index].clone();
             tracing::warn!(%position, %error, "the database refused a record; dead-lettered");
             letters.push(DeadLetterInput {
-                dedupe_key: self
-                    .keyed_dead_letters
-                    .then(|| format!("{source}#{position}")),
+                dedupe_key: self.dead_letter_key(source, &position),
                 source: source.to_owned(),
                 position: position.clone(),
                 field: String::new(),
@@ -269,7 +274,7 @@ macro_rules! write_each {
                         $outcomes[*index] = Some(outcome.into());
                     }
                 }
-                Err(StoreError::Database(error)) => {
+                Err(StoreError::Refused(error)) => {
                     tracing::warn!(%error, records = $records.len(), "the database refused a batch; writing its records one by one");
                     for (record, index) in $records.iter().zip(&$at) {
                         match $repo.$upsert(std::slice::from_ref(record), $now).await {
@@ -278,7 +283,7 @@ macro_rules! write_each {
                                     $outcomes[*index] = Some((*outcome).into());
                                 }
                             }
-                            Err(StoreError::Database(error)) => {
+                            Err(StoreError::Refused(error)) => {
                                 $refused.push((*index, error.to_string()))
                             }
                             Err(other) => return Err(other),

@@ -32,7 +32,10 @@ fn store_status(error: StoreError) -> Status {
             tracing::warn!(%error, "database unavailable");
             Status::unavailable("the database is unavailable; retry with backoff")
         }
-        error @ (StoreError::Database(_) | StoreError::Corrupt(_) | StoreError::Config(_)) => {
+        error @ (StoreError::Database(_)
+        | StoreError::Refused(_)
+        | StoreError::Corrupt(_)
+        | StoreError::Config(_)) => {
             tracing::error!(%error, "storage failure");
             Status::internal("internal error")
         }

@@ -132,7 +132,7 @@ pub struct Worker {
 impl Worker {
     pub fn new(store: Store, config: WorkerConfig) -> Self {
         Self {
-            pipeline: Pipeline::new(store).with_keyed_dead_letters(),
+            pipeline: Pipeline::new(store),
             source: format!("nats:{}", config.stream),
             config,
             totals: JobCounts::default(),
@@ -176,10 +176,14 @@ impl Worker {
         &mut self,
         stop: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
     ) -> Result<(), ConsumeError> {
-        let messages = tokio::select! {
+        let (messages, generation) = tokio::select! {
             () = stop.as_mut() => return Ok(()),
-            messages = self.subscribe() => messages?,
+            subscribed = self.subscribe() => subscribed?,
         };
+        // Stream sequences restart if the stream is recreated: its creation time tells the
+        // two apart in dead-letter keys.
+        self.pipeline =
+            Pipeline::new(self.pipeline.store().clone()).with_keyed_dead_letters(generation);
         tracing::info!(
             stream = %self.config.stream,
             consumer = %self.config.consumer,
@@ -212,7 +216,7 @@ impl Worker {
     }
 
     /// Connects, creates the stream and the durable consumer if missing, and starts pulling.
-    async fn subscribe(&self) -> Result<pull::Stream, ConsumeError> {
+    async fn subscribe(&self) -> Result<(pull::Stream, String), ConsumeError> {
         let config = &self.config;
         let client = async_nats::ConnectOptions::new()
             .name("resonance-ingest-worker")
@@ -241,11 +245,17 @@ impl Worker {
                 },
             )
             .await?;
-        Ok(consumer
+        let generation = stream
+            .cached_info()
+            .created
+            .unix_timestamp_nanos()
+            .to_string();
+        let messages = consumer
             .stream()
             .max_messages_per_batch(config.batch_size)
             .messages()
-            .await?)
+            .await?;
+        Ok((messages, generation))
     }
 
     /// Applies a batch and acknowledges each message according to its outcome.
@@ -258,11 +268,7 @@ impl Worker {
             return;
         }
         loop {
-            match self
-                .pipeline
-                .apply(None, &self.source, self.items(&batch), Utc::now())
-                .await
-            {
+            match self.apply_in_progress(&batch).await {
                 Ok(result) => {
                     self.count(result.counts);
                     for message in &batch {
@@ -299,11 +305,7 @@ impl Worker {
 
     async fn apply_one(&mut self, message: &jetstream::Message) {
         let single = std::slice::from_ref(message);
-        let error = match self
-            .pipeline
-            .apply(None, &self.source, self.items(single), Utc::now())
-            .await
-        {
+        let error = match self.apply_in_progress(single).await {
             Ok(result) => {
                 self.count(result.counts);
                 acknowledge(message, AckKind::Ack).await;
@@ -323,7 +325,9 @@ impl Worker {
             field: String::new(),
             reason: format!("failed {delivered} deliveries; last error: {error}"),
             payload: String::from_utf8_lossy(&message.payload).into_owned(),
-            dedupe_key: Some(format!("{}#message {sequence}", self.source)),
+            dedupe_key: self
+                .pipeline
+                .dead_letter_key(&self.source, &format!("message {sequence}")),
         };
         match self
             .pipeline
@@ -339,6 +343,30 @@ impl Worker {
             Err(store_error) => {
                 tracing::error!(%error, %store_error, sequence, "message failed and cannot be dead-lettered; it will be redelivered");
                 acknowledge(message, AckKind::Nak(Some(self.config.retry_delay))).await;
+            }
+        }
+    }
+
+    /// Applies `messages`, telling the server every third of `ack_wait` that they are still in
+    /// progress, so that a long batch is not redelivered to another worker meanwhile.
+    async fn apply_in_progress(
+        &self,
+        messages: &[jetstream::Message],
+    ) -> Result<crate::pipeline::BatchResult, StoreError> {
+        let work = self
+            .pipeline
+            .apply(None, &self.source, self.items(messages), Utc::now());
+        let mut work = std::pin::pin!(work);
+        let period = self.config.ack_wait / 3;
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        loop {
+            tokio::select! {
+                result = &mut work => return result,
+                _ = ticker.tick() => {
+                    for message in messages {
+                        acknowledge(message, AckKind::Progress).await;
+                    }
+                }
             }
         }
     }

@@ -49,7 +49,10 @@ impl From<ScoringError> for Status {
                 Status::unavailable("the database is unavailable; retry with backoff")
             }
             ScoringError::Store(
-                error @ (StoreError::Database(_) | StoreError::Corrupt(_) | StoreError::Config(_)),
+                error @ (StoreError::Database(_)
+                | StoreError::Refused(_)
+                | StoreError::Corrupt(_)
+                | StoreError::Config(_)),
             ) => {
                 tracing::error!(%error, "storage failure");
                 Status::internal("internal error")

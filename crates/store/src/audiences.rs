@@ -96,6 +96,25 @@ impl CreatorRepo<'_> {
             ids.sort_unstable();
             ids
         };
+        // Every creator gets a row first (empty registers mean "no members yet"), so that the
+        // locking read below finds, and locks, a row even for a creator's first audience:
+        // otherwise two writers could both create it and one would overwrite the other.
+        for chunk in creator_ids.chunks(ROWS_PER_STATEMENT / 5) {
+            audience_sketch::Entity::insert_many(chunk.iter().map(|id| {
+                audience_sketch::ActiveModel {
+                    creator_id: Set(*id),
+                    registers: Set(AudienceSketch::new().to_bytes()),
+                    updated_at: Set(now),
+                }
+            }))
+            .on_conflict(
+                OnConflict::column(audience_sketch::Column::CreatorId)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+        }
         let mut stored: HashMap<i64, AudienceSketch> = HashMap::new();
         for chunk in creator_ids.chunks(ROWS_PER_STATEMENT) {
             let rows = audience_sketch::Entity::find()
@@ -120,6 +139,11 @@ impl CreatorRepo<'_> {
                 .copied()
                 .ok_or_else(|| StoreError::Corrupt(format!("no id for {}/{}", key.0, key.1)))?;
             let outcome = match stored.get_mut(&creator_id) {
+                Some(current) if current.is_empty() => {
+                    current.merge(sketch);
+                    changed.insert(creator_id, true);
+                    WriteOutcome::Created
+                }
                 None => {
                     stored.insert(creator_id, sketch.clone());
                     changed.insert(creator_id, true);
@@ -139,10 +163,11 @@ impl CreatorRepo<'_> {
             outcomes.push(outcome);
         }
 
-        let rows: Vec<(i64, Vec<u8>)> = changed
+        let mut rows: Vec<(i64, Vec<u8>)> = changed
             .keys()
             .filter_map(|id| stored.get(id).map(|sketch| (*id, sketch.to_bytes())))
             .collect();
+        rows.sort_by_key(|(id, _)| *id);
         for chunk in rows.chunks(ROWS_PER_STATEMENT / 5) {
             audience_sketch::Entity::insert_many(chunk.iter().map(|(id, registers)| {
                 audience_sketch::ActiveModel {
@@ -168,7 +193,7 @@ impl CreatorRepo<'_> {
 
     /// The account's audience sketch, if members were ever ingested.
     pub async fn audience(&self, creator_id: i64) -> Result<Option<AudienceSketch>, StoreError> {
-        audience_sketch::Entity::find_by_id(creator_id)
+        let sketch = audience_sketch::Entity::find_by_id(creator_id)
             .one(self.db)
             .await?
             .map(|row| {
@@ -176,7 +201,8 @@ impl CreatorRepo<'_> {
                     StoreError::Corrupt(format!("audience_sketches.registers: {}", e.message))
                 })
             })
-            .transpose()
+            .transpose()?;
+        Ok(sketch.filter(|sketch| !sketch.is_empty()))
     }
 
     /// Stores sampled follower profiles, keyed by account and follower id; one outcome per
@@ -242,8 +268,10 @@ impl CreatorRepo<'_> {
             outcomes.push(combined(record.collect::<Vec<_>>()));
         }
 
+        let mut sorted: Vec<_> = to_write.into_iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
         let rows: Vec<(i64, &FollowerProfile)> =
-            to_write.into_iter().map(|((id, _), f)| (id, f)).collect();
+            sorted.into_iter().map(|((id, _), f)| (id, f)).collect();
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             follower_sample::Entity::insert_many(
                 chunk

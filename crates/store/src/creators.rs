@@ -376,7 +376,9 @@ impl<'a> CreatorRepo<'a> {
             outcomes.push(outcome);
         }
 
-        let rows: Vec<&Profile> = to_write.into_values().collect();
+        let mut sorted: Vec<(Key, &Profile)> = to_write.into_iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        let rows: Vec<&Profile> = sorted.into_iter().map(|(_, profile)| profile).collect();
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             creator::Entity::insert_many(chunk.iter().map(|p| profile_active_model(p, now)))
                 .on_conflict(
@@ -446,6 +448,8 @@ impl<'a> CreatorRepo<'a> {
                 .and_modify(|kept| kept.reported = snapshot.reported.or(kept.reported))
                 .or_insert(*snapshot);
         }
+        let mut unique: Vec<((i64, DateTime<Utc>), MetricSnapshot)> = unique.into_iter().collect();
+        unique.sort_by_key(|(key, _)| *key);
         let unique: Vec<(i64, MetricSnapshot)> =
             unique.into_iter().map(|((id, _), s)| (id, s)).collect();
         let mut inserted = 0;
@@ -512,14 +516,22 @@ impl<'a> CreatorRepo<'a> {
         let ids = Self::ensure_ids(&txn, &keys, now).await?;
         // What is stored at these times: the outcome is Updated only when averages are added.
         let mut existing: HashMap<(i64, DateTime<Utc>), ReportedAverages> = HashMap::new();
-        let id_list: Vec<i64> = ids.values().copied().collect();
-        let mut times: Vec<DateTime<Utc>> = keyed.iter().map(|(_, s)| s.observed_at).collect();
-        times.sort_unstable();
-        times.dedup();
-        for chunk in id_list.chunks(ROWS_PER_STATEMENT / 2) {
+        let mut pairs: Vec<(i64, DateTime<Utc>)> = keyed
+            .iter()
+            .filter_map(|(key, s)| ids.get(key).map(|id| (*id, s.observed_at)))
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        for chunk in pairs.chunks(ROWS_PER_STATEMENT) {
             let rows = metric_snapshot::Entity::find()
-                .filter(metric_snapshot::Column::CreatorId.is_in(chunk.to_vec()))
-                .filter(metric_snapshot::Column::ObservedAt.is_in(times.clone()))
+                .from_raw_sql(rows_by_pairs(
+                    txn.get_database_backend(),
+                    "metric_snapshots",
+                    ("creator_id", "observed_at"),
+                    chunk
+                        .iter()
+                        .map(|(id, at)| (Value::from(*id), Value::from(*at))),
+                ))
                 .all(&txn)
                 .await?;
             for row in rows {
@@ -608,20 +620,28 @@ impl<'a> CreatorRepo<'a> {
                 .copied()
                 .ok_or_else(|| StoreError::Corrupt(format!("no id for {}/{}", key.0, key.1)))?;
             let post_key = (creator_id, post.external_id.clone());
-            let outcome = match stored.get(&post_key) {
+            let previous = stored.get(&post_key);
+            let outcome = match previous {
                 None => WriteOutcome::Created,
                 Some((_, Some(old_at))) if observed_at < old_at => WriteOutcome::Unchanged,
                 Some((old, _)) if old == post => WriteOutcome::Unchanged,
                 Some(_) => WriteOutcome::Updated,
             };
-            if outcome != WriteOutcome::Unchanged {
+            // The same counts read later still move the observation time forward, so that an
+            // older reading arriving afterwards cannot replace them.
+            let newer =
+                previous.is_none_or(|(_, old_at)| old_at.is_none_or(|at| *observed_at > at));
+            if outcome != WriteOutcome::Unchanged || newer {
                 stored.insert(post_key.clone(), (post.clone(), Some(*observed_at)));
                 to_write.insert(post_key, (post, *observed_at));
             }
             outcomes.push(outcome);
         }
 
-        let rows: Vec<(i64, &Post, DateTime<Utc>)> = to_write
+        // In key order: concurrent writers then lock rows in the same order (no deadlock).
+        let mut sorted: Vec<_> = to_write.into_iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        let rows: Vec<(i64, &Post, DateTime<Utc>)> = sorted
             .into_iter()
             .map(|((id, _), (post, at))| (id, post, at))
             .collect();

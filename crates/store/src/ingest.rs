@@ -123,6 +123,11 @@ fn job_from_row(row: ingest_job::Model) -> Result<StoredJob, StoreError> {
     })
 }
 
+/// PostgreSQL text cannot hold NUL; a dead letter must be storable whatever it carries.
+fn storable(text: &str) -> String {
+    text.replace('\0', "\u{fffd}")
+}
+
 fn truncate(mut text: String, max: usize) -> String {
     if text.len() > max {
         let mut end = max;
@@ -279,11 +284,11 @@ impl<'a> IngestRepo<'a> {
         for chunk in letters.chunks(500) {
             let models = chunk.iter().map(|letter| dead_letter::ActiveModel {
                 job_id: Set(job_id.map(str::to_owned)),
-                source: Set(letter.source.clone()),
-                position: Set(truncate(letter.position.clone(), 64)),
-                field: Set(letter.field.clone()),
-                reason: Set(letter.reason.clone()),
-                payload: Set(truncate(letter.payload.clone(), MAX_DEAD_LETTER_PAYLOAD)),
+                source: Set(storable(&letter.source)),
+                position: Set(truncate(storable(&letter.position), 64)),
+                field: Set(storable(&letter.field)),
+                reason: Set(storable(&letter.reason)),
+                payload: Set(truncate(storable(&letter.payload), MAX_DEAD_LETTER_PAYLOAD)),
                 created_at: Set(now),
                 dedupe_key: Set(letter.dedupe_key.as_ref().map(|k| truncate(k.clone(), 200))),
                 ..Default::default()

@@ -31,13 +31,19 @@ pub use creators::{CreatorRepo, StoredCreator, WriteOutcome};
 pub use ingest::{DeadLetterInput, IngestRepo, JobCounts, JobState, StoredDeadLetter, StoredJob};
 pub use migration::Migrator;
 
-/// Storage errors. `Unavailable` is the database being unreachable or overloaded (worth a retry);
-/// `Database` is anything else the database refused; `Corrupt` is stored data that no longer
-/// parses as a domain value.
+/// Storage errors.
+/// - `Unavailable`: the database is unreachable, overloaded, or lost a race (busy, locked,
+///   deadlock, serialization failure); the same write is worth retrying.
+/// - `Refused`: the database refused this data (a constraint or a value it cannot hold);
+///   retrying the same data will not help, but the rest of a batch can still be written.
+/// - `Database`: anything else the database reported (a bug, not the data's fault).
+/// - `Corrupt`: stored data that no longer parses as a domain value.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database unavailable: {0}")]
     Unavailable(DbErr),
+    #[error("the database refused the data: {0}")]
+    Refused(DbErr),
     #[error("database error: {0}")]
     Database(DbErr),
     #[error("stored data is invalid: {0}")]
@@ -46,11 +52,60 @@ pub enum StoreError {
     Config(String),
 }
 
+/// How a database error should be handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ErrorClass {
+    Transient,
+    Refusal,
+    Other,
+}
+
+fn classify(error: &DbErr) -> ErrorClass {
+    use sea_orm::{RuntimeErr, sqlx};
+    let sqlx_error = match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return ErrorClass::Transient,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        _ => return ErrorClass::Other,
+    };
+    match &**sqlx_error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => ErrorClass::Transient,
+        sqlx::Error::Database(database) => {
+            let code = database.code().unwrap_or_default();
+            if database
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some()
+            {
+                // SQLSTATE classes: 22 data exception, 23 integrity constraint; 08 connection,
+                // 40 transaction rollback (serialization, deadlock), 53 insufficient resources,
+                // 57 operator intervention (shutdown).
+                match code.get(..2) {
+                    Some("22" | "23") => ErrorClass::Refusal,
+                    Some("08" | "40" | "53" | "57") => ErrorClass::Transient,
+                    _ => ErrorClass::Other,
+                }
+            } else {
+                // SQLite extended result codes; the primary code is the low byte.
+                match code.parse::<i32>().map(|c| c & 0xff) {
+                    Ok(18..=20) => ErrorClass::Refusal, // TOOBIG, CONSTRAINT, MISMATCH
+                    Ok(5 | 6 | 10 | 13 | 14 | 15) => ErrorClass::Transient, // BUSY, LOCKED, IOERR, FULL, CANTOPEN, PROTOCOL
+                    _ => ErrorClass::Other,
+                }
+            }
+        }
+        _ => ErrorClass::Other,
+    }
+}
+
 impl From<DbErr> for StoreError {
     fn from(error: DbErr) -> Self {
-        match error {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => StoreError::Unavailable(error),
-            other => StoreError::Database(other),
+        match classify(&error) {
+            ErrorClass::Transient => StoreError::Unavailable(error),
+            ErrorClass::Refusal => StoreError::Refused(error),
+            ErrorClass::Other => StoreError::Database(error),
         }
     }
 }

@@ -452,6 +452,34 @@ async fn post_observations_in_any_order_leave_the_same_rows() {
         batched.sort_by(|a, b| a.external_id.cmp(&b.external_id));
 
         assert_eq!(reversed, batched);
+
+        // The same counts read later move the reading forward: an older reading that then
+        // arrives does not replace them.
+        let reading = |likes: u64, day: u32| {
+            vec![(
+                Platform::Instagram,
+                handle("cleo3"),
+                post("q", 3, likes),
+                at(day),
+            )]
+        };
+        for (likes, day) in [(10, 11), (10, 13), (5, 12)] {
+            repo.upsert_posts(&reading(likes, day), at(20))
+                .await
+                .expect("upsert");
+        }
+        let id = repo
+            .find(Platform::Instagram, &handle("cleo3"))
+            .await
+            .expect("find")
+            .expect("exists")
+            .id;
+        let kept = repo.latest_posts(id, 1).await.expect("posts");
+        assert_eq!(
+            kept[0].likes,
+            Some(10),
+            "day 13's reading stands over day 12's"
+        );
         let likes: Vec<_> = batched.iter().map(|p| p.likes).collect();
         assert_eq!(
             likes,

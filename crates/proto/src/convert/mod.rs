@@ -24,7 +24,9 @@ pub fn time(ts: &prost_types::Timestamp) -> Result<DateTime<Utc>, ValidationErro
         .ok_or_else(|| {
             ValidationError::new("nanos", format!("must be in 0..1e9 (got {})", ts.nanos))
         })?;
-    DateTime::from_timestamp(ts.seconds, nanos).ok_or_else(|| {
+    // Microseconds: what PostgreSQL keeps, so a time read back equals the time written and
+    // natural keys that include a time match on every backend.
+    DateTime::from_timestamp(ts.seconds, nanos - nanos % 1_000).ok_or_else(|| {
         ValidationError::new("seconds", format!("out of range (got {})", ts.seconds))
     })
 }
@@ -136,9 +138,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn timestamps_round_trip_and_bad_nanos_are_named() {
-        let at = DateTime::from_timestamp(1_700_000_000, 5).expect("valid time");
+    fn timestamps_round_trip_to_the_microsecond_and_bad_nanos_are_named() {
+        let at = DateTime::from_timestamp(1_700_000_000, 123_456_000).expect("valid time");
         assert_eq!(time(&timestamp(at)), Ok(at));
+        // Nanoseconds are cut to what PostgreSQL keeps.
+        let finer = DateTime::from_timestamp(1_700_000_000, 123_456_789).expect("valid time");
+        assert_eq!(time(&timestamp(finer)), Ok(at));
         let error = time(&prost_types::Timestamp {
             seconds: 0,
             nanos: -1,
