@@ -14,6 +14,7 @@
 
 pub mod account;
 pub mod audience;
+pub mod authenticity;
 pub mod engagement;
 pub mod error;
 pub mod follower;
