@@ -71,7 +71,11 @@ impl Application {
         if role.runs(Role::Scoring) {
             let model =
                 Arc::new(ScoringModel::new(&settings.scoring.model).context("scoring.model")?);
-            let routes = Routes::new(ScoringApi::new(store.clone(), model).into_server(limit));
+            let classifier = Arc::new(crate::authenticity::classifier(
+                &settings.scoring.authenticity_model,
+            )?);
+            let routes =
+                Routes::new(ScoringApi::new(store.clone(), model, classifier).into_server(limit));
             servers.push(
                 BoundServer::bind(
                     "scoring",

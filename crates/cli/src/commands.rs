@@ -53,6 +53,29 @@ enum Command {
     },
     /// Print the configuration in effect (secrets redacted) and exit.
     Config,
+    /// The fake-follower classifier.
+    #[command(subcommand)]
+    Authenticity(AuthenticityCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuthenticityCommand {
+    /// Train on labelled followers, print cross-validated accuracy, write the model.
+    Train {
+        /// Files or folders: `.json` arrays in the InstaFake format, or `.jsonl` with the
+        /// canonical follower fields and `"fake": true|false`.
+        #[arg(long, required = true, num_args = 1..)]
+        data: Vec<PathBuf>,
+        /// Where to write the model (JSON); point `scoring.authenticity_model` at it.
+        #[arg(long)]
+        out: PathBuf,
+        /// Folds of the cross-validation.
+        #[arg(long, default_value_t = 10)]
+        folds: usize,
+        /// Where the data comes from and under which license, recorded in the model.
+        #[arg(long, default_value = "user-supplied labelled followers")]
+        source: String,
+    },
 }
 
 /// Parses the command line and runs the command.
@@ -113,6 +136,25 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         } => {
             let format = file_format(&file, mapping.as_deref(), record.as_deref(), &map)?;
             return import(&settings, &file, format).await;
+        }
+        Command::Authenticity(AuthenticityCommand::Train {
+            data,
+            out,
+            folds,
+            source,
+        }) => {
+            let evaluation = crate::authenticity::train(&data, &out, folds, &source)?;
+            println!(
+                "{}-fold cross-validation over {} followers: accuracy {:.1}%, precision on fakes {:.1}%, recall on fakes {:.1}%, balanced accuracy {:.1}%",
+                evaluation.folds,
+                evaluation.samples,
+                evaluation.accuracy * 100.0,
+                evaluation.precision * 100.0,
+                evaluation.recall * 100.0,
+                evaluation.balanced_accuracy * 100.0
+            );
+            println!("model written to {}", out.display());
+            return Ok(ExitCode::SUCCESS);
         }
         Command::Config => {
             use std::io::Write as _;

@@ -68,6 +68,9 @@ pub struct ListenSettings {
 pub struct ScoringSettings {
     pub listen: SocketAddr,
     pub model: ScoringConfig,
+    /// The fake-follower classifier: "builtin" (trained on InstaFake, CC BY-NC 4.0), "rules"
+    /// (the documented fallback), or the path of a model from `resonance authenticity train`.
+    pub authenticity_model: String,
 }
 
 impl Default for ScoringSettings {
@@ -75,6 +78,7 @@ impl Default for ScoringSettings {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             model: ScoringConfig::default(),
+            authenticity_model: "builtin".to_owned(),
         }
     }
 }

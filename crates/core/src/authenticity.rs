@@ -266,6 +266,90 @@ pub fn rule_based(follower: &FollowerProfile) -> Option<&'static str> {
     None
 }
 
+/// What kind of account a follower is, by the rules in order (REFERENCE.md, audience quality):
+/// a mass follower follows over 1,500 accounts; an influencer has over 5,000 followers; a
+/// suspicious account is one the classifier calls fake; the rest are real.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum AudienceType {
+    Real,
+    Suspicious,
+    MassFollower,
+    Influencer,
+}
+
+/// Followers above this are influencers in their own right.
+pub const INFLUENCER_FOLLOWERS: u64 = 5_000;
+
+/// One follower's classification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classification {
+    pub fake: bool,
+    /// The model's probability; with the rules, 1 or 0 (not calibrated).
+    pub fake_probability: f64,
+    pub audience_type: AudienceType,
+    pub reasons: Vec<String>,
+}
+
+/// The classifier in use: a trained model, or the documented rules.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Classifier {
+    Model(FakeFollowerModel),
+    Rules,
+}
+
+impl Classifier {
+    /// "model:<kind> (<training data>)" or "rules".
+    pub fn describe(&self) -> String {
+        match self {
+            Classifier::Model(model) => format!("model:{} ({})", model.kind, model.trained_on),
+            Classifier::Rules => "rules".to_owned(),
+        }
+    }
+
+    pub fn classify(&self, follower: &FollowerProfile) -> Classification {
+        let mut reasons = Vec::new();
+        let (fake, fake_probability) = match self {
+            Classifier::Model(model) => {
+                let probability = model.probability(follower);
+                let fake = probability >= model.threshold;
+                if fake {
+                    reasons.push(format!(
+                        "the model gives a {:.0}% probability of a fake account",
+                        probability * 100.0
+                    ));
+                }
+                (fake, probability)
+            }
+            Classifier::Rules => match rule_based(follower) {
+                Some(reason) => {
+                    reasons.push(reason.to_owned());
+                    (true, 1.0)
+                }
+                None => (false, 0.0),
+            },
+        };
+        let audience_type = if follower.following > MASS_FOLLOWING {
+            reasons.push(format!(
+                "follows {} accounts (over 1,500)",
+                follower.following
+            ));
+            AudienceType::MassFollower
+        } else if follower.followers > INFLUENCER_FOLLOWERS {
+            AudienceType::Influencer
+        } else if fake {
+            AudienceType::Suspicious
+        } else {
+            AudienceType::Real
+        };
+        Classification {
+            fake,
+            fake_probability,
+            audience_type,
+            reasons,
+        }
+    }
+}
+
 /// Stratified k-fold cross-validation with a fixed shuffle: every fold holds the same share of
 /// fakes; the model is trained on the other folds and judged on this one.
 pub fn cross_validate(
@@ -369,6 +453,20 @@ mod tests {
         }
         let evaluation = cross_validate(&toy(), 5, 7, TrainOptions::default()).expect("cv");
         assert!(evaluation.accuracy > 0.95, "{evaluation:?}");
+    }
+
+    #[test]
+    fn audience_types_follow_the_rule_order() {
+        let classifier = Classifier::Rules;
+        let mass = classifier.classify(&follower(20, 4_000, 0, false));
+        assert!(mass.fake);
+        assert_eq!(mass.audience_type, AudienceType::MassFollower);
+        let star = classifier.classify(&follower(90_000, 800, 500, true));
+        assert_eq!(star.audience_type, AudienceType::Influencer);
+        let empty = classifier.classify(&follower(0, 300, 0, false));
+        assert_eq!(empty.audience_type, AudienceType::Suspicious);
+        let real = classifier.classify(&follower(500, 300, 80, true));
+        assert_eq!((real.fake, real.audience_type), (false, AudienceType::Real));
     }
 
     #[test]

@@ -13,11 +13,14 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use futures::{Stream, StreamExt};
+use resonance_core::authenticity::{AudienceType, Classifier};
+use resonance_core::error::WithinField;
 use resonance_core::{AccountData, ScoringModel, ValidationError};
 use resonance_proto::convert;
 use resonance_proto::scoring::scoring_service_server::{ScoringService, ScoringServiceServer};
 use resonance_proto::scoring::{
-    Creator, GetCreatorRequest, GetCreatorResponse, ItemError, ScoreAccountRequest,
+    AudienceType as PbAudienceType, ClassifyFollowersRequest, ClassifyFollowersResponse, Creator,
+    FollowerClassification, GetCreatorRequest, GetCreatorResponse, ItemError, ScoreAccountRequest,
     ScoreAccountResponse, StreamScoreAccountsRequest, StreamScoreAccountsResponse,
     get_creator_request, stream_score_accounts_response,
 };
@@ -70,11 +73,28 @@ pub const STREAM_BUFFER: usize = 64;
 pub struct ScoringApi {
     store: Store,
     model: Arc<ScoringModel>,
+    classifier: Arc<Classifier>,
+}
+
+/// The most profiles one ClassifyFollowers call may carry.
+pub const MAX_PROFILES_PER_CALL: usize = 10_000;
+
+fn audience_type_to_proto(value: AudienceType) -> PbAudienceType {
+    match value {
+        AudienceType::Real => PbAudienceType::Real,
+        AudienceType::Suspicious => PbAudienceType::Suspicious,
+        AudienceType::MassFollower => PbAudienceType::MassFollower,
+        AudienceType::Influencer => PbAudienceType::Influencer,
+    }
 }
 
 impl ScoringApi {
-    pub fn new(store: Store, model: Arc<ScoringModel>) -> Self {
-        Self { store, model }
+    pub fn new(store: Store, model: Arc<ScoringModel>, classifier: Arc<Classifier>) -> Self {
+        Self {
+            store,
+            model,
+            classifier,
+        }
     }
 
     /// The gRPC service, with its decoding limit.
@@ -192,6 +212,45 @@ type ScoreStream = Pin<Box<dyn Stream<Item = Result<StreamScoreAccountsResponse,
 
 #[tonic::async_trait]
 impl ScoringService for ScoringApi {
+    async fn classify_followers(
+        &self,
+        request: Request<ClassifyFollowersRequest>,
+    ) -> Result<Response<ClassifyFollowersResponse>, Status> {
+        let profiles = request.into_inner().profiles;
+        if profiles.is_empty() || profiles.len() > MAX_PROFILES_PER_CALL {
+            return Err(invalid_argument(&ValidationError::new(
+                "profiles",
+                format!(
+                    "must hold 1 to {MAX_PROFILES_PER_CALL} profiles (got {})",
+                    profiles.len()
+                ),
+            )));
+        }
+        let mut classifications = Vec::with_capacity(profiles.len());
+        let mut fakes = 0_usize;
+        for (index, profile) in profiles.iter().enumerate() {
+            let follower = convert::follower_profile(profile, false)
+                .within(&format!("profiles[{index}]"))
+                .map_err(|e| invalid_argument(&e))?;
+            let result = self.classifier.classify(&follower);
+            if result.fake {
+                fakes += 1;
+            }
+            classifications.push(FollowerClassification {
+                id: follower.id,
+                fake: result.fake,
+                fake_probability: result.fake_probability,
+                audience_type: audience_type_to_proto(result.audience_type) as i32,
+                reasons: result.reasons,
+            });
+        }
+        Ok(Response::new(ClassifyFollowersResponse {
+            fake_share: fakes as f64 / profiles.len() as f64,
+            classifications,
+            classifier: self.classifier.describe(),
+        }))
+    }
+
     async fn score_account(
         &self,
         request: Request<ScoreAccountRequest>,
