@@ -18,6 +18,7 @@ pub mod authenticity;
 pub mod engagement;
 pub mod error;
 pub mod follower;
+pub mod peers;
 pub mod score;
 pub mod text;
 pub mod tier;
