@@ -189,7 +189,7 @@ fn read_jsonl(
             let mut rest = Vec::new();
             bytes_read += reader.read_until(b'\n', &mut rest).map_err(io)? as u64;
         }
-        let Some(item) = line_item_at(&buffer, format!("line {line_number}"), too_long, now) else {
+        let Some(item) = line_item(&buffer, format!("line {line_number}"), too_long, now) else {
             continue;
         };
         batch.push(item);
@@ -354,11 +354,12 @@ fn parse_record(
 }
 
 /// Turns one raw line into a batch item at `position`; blank lines are skipped.
-pub(crate) fn line_item(raw: &[u8], position: String, too_long: bool) -> Option<Item> {
-    line_item_at(raw, position, too_long, Utc::now())
-}
-
-fn line_item_at(raw: &[u8], position: String, too_long: bool, now: DateTime<Utc>) -> Option<Item> {
+pub(crate) fn line_item(
+    raw: &[u8],
+    position: String,
+    too_long: bool,
+    now: DateTime<Utc>,
+) -> Option<Item> {
     let rejected = |field: &str, message: String, payload: String| Item {
         position: position.clone(),
         parsed: Err(resonance_core::ValidationError::new(field, message)),

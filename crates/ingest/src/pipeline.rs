@@ -52,6 +52,16 @@ pub struct BatchResult {
     pub counts: JobCounts,
 }
 
+/// A record that will not be stored: invalid, or refused by the database.
+struct Refusal {
+    index: usize,
+    field: String,
+    /// Kept with the dead letter.
+    reason: String,
+    /// Told to the caller.
+    message: String,
+}
+
 /// Applies batches for one job.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
@@ -110,15 +120,11 @@ impl Pipeline {
         let (mut posts, mut post_at) = (Vec::new(), Vec::new());
         let (mut samples, mut sample_at) = (Vec::new(), Vec::new());
         let (mut audiences, mut audience_at) = (Vec::new(), Vec::new());
-        let mut rejections = Vec::new();
-        let mut letters = Vec::new();
-        let mut origins = Vec::with_capacity(items.len());
+        // Where each record came from, kept for the dead letter should it be rejected.
+        let mut origins: Vec<(String, String)> = Vec::with_capacity(items.len());
+        let mut refusals: Vec<Refusal> = Vec::new();
         for (index, item) in items.into_iter().enumerate() {
-            if item.parsed.is_ok() {
-                origins.push((item.position.clone(), item.payload.clone()));
-            } else {
-                origins.push((String::new(), String::new()));
-            }
+            origins.push((item.position, item.payload));
             match item.parsed {
                 Ok(IngestRecord::Profile(profile)) => {
                     profiles.push(profile);
@@ -140,23 +146,12 @@ impl Pipeline {
                     audiences.push((platform, handle, sketch));
                     audience_at.push(index);
                 }
-                Err(error) => {
-                    outcomes[index] = Some(Outcome::Rejected);
-                    letters.push(DeadLetterInput {
-                        dedupe_key: self.dead_letter_key(source, &item.position),
-                        source: source.to_owned(),
-                        position: item.position.clone(),
-                        field: error.field.clone(),
-                        reason: error.message.clone(),
-                        payload: item.payload,
-                    });
-                    rejections.push(Rejection {
-                        index,
-                        position: item.position,
-                        field: error.field,
-                        message: error.message,
-                    });
-                }
+                Err(error) => refusals.push(Refusal {
+                    index,
+                    field: error.field,
+                    reason: error.message.clone(),
+                    message: error.message,
+                }),
             }
         }
 
@@ -189,27 +184,37 @@ impl Pipeline {
             outcomes,
             refused
         );
-        for (index, error) in refused {
-            outcomes[index] = Some(Outcome::Rejected);
-            let (position, payload) = origins[index].clone();
-            tracing::warn!(%position, %error, "the database refused a record; dead-lettered");
+        refusals.extend(refused.into_iter().map(|(index, error)| {
+            tracing::warn!(position = %origins[index].0, %error, "the database refused a record; dead-lettered");
+            Refusal {
+                index,
+                field: String::new(),
+                reason: format!("the database refused it: {error}"),
+                message: "could not be stored: the database refused it (see the dead letter)"
+                    .to_owned(),
+            }
+        }));
+        refusals.sort_by_key(|r| r.index);
+        let mut rejections = Vec::with_capacity(refusals.len());
+        let mut letters = Vec::with_capacity(refusals.len());
+        for refusal in refusals {
+            outcomes[refusal.index] = Some(Outcome::Rejected);
+            let (position, payload) = std::mem::take(&mut origins[refusal.index]);
             letters.push(DeadLetterInput {
                 dedupe_key: self.dead_letter_key(source, &position),
                 source: source.to_owned(),
                 position: position.clone(),
-                field: String::new(),
-                reason: format!("the database refused it: {error}"),
+                field: refusal.field.clone(),
+                reason: refusal.reason,
                 payload,
             });
             rejections.push(Rejection {
-                index,
+                index: refusal.index,
                 position,
-                field: String::new(),
-                message: "could not be stored: the database refused it (see the dead letter)"
-                    .to_owned(),
+                field: refusal.field,
+                message: refusal.message,
             });
         }
-        rejections.sort_by_key(|r| r.index);
         self.store
             .ingest()
             .add_dead_letters(job_id, letters, now)

@@ -641,12 +641,6 @@ fn post_record(row: &Row<'_>) -> Result<Record, ValidationError> {
     })
 }
 
-/// Maps a record's wire field path to the mapping's field name ("profile.profile.followers"
-/// to "followers").
-pub fn row_field(wire_path: &str) -> String {
-    crate::jsonl::line_field(wire_path)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

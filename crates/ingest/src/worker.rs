@@ -373,12 +373,13 @@ impl Worker {
 
     /// The records of `messages`, positioned as "message SEQ line N".
     fn items(&self, messages: &[jetstream::Message]) -> Vec<Item> {
+        let now = Utc::now();
         let mut items = Vec::new();
         for message in messages {
             let (sequence, _) = delivery(message);
             for (index, line) in message.payload.split(|b| *b == b'\n').enumerate() {
                 let position = format!("message {sequence} line {}", index + 1);
-                if let Some(item) = line_item(line, position, line.len() > MAX_LINE_BYTES) {
+                if let Some(item) = line_item(line, position, line.len() > MAX_LINE_BYTES, now) {
                     items.push(item);
                 }
             }
