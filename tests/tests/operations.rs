@@ -104,6 +104,31 @@ async fn every_server_reports_health_and_serves_reflection() {
         !names.iter().any(|n| n.contains("IngestService")),
         "the scoring server advertises only what it serves: {names:?}"
     );
+    // Every advertised service resolves to its schema, as reflection clients (buf curl
+    // --list-methods, grpcurl) require.
+    let requests: Vec<ServerReflectionRequest> = names
+        .iter()
+        .map(|name| ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::FileContainingSymbol(name.clone())),
+        })
+        .collect();
+    let mut answers = reflection
+        .server_reflection_info(futures::stream::iter(requests))
+        .await
+        .expect("reflection")
+        .into_inner();
+    for name in &names {
+        let answer = answers
+            .next()
+            .await
+            .and_then(Result::ok)
+            .and_then(|r| r.message_response);
+        assert!(
+            matches!(answer, Some(MessageResponse::FileDescriptorResponse(_))),
+            "{name} does not resolve: {answer:?}"
+        );
+    }
     app.stop().await.expect("clean stop");
 }
 

@@ -91,9 +91,16 @@ impl BoundServer {
         }
         // Reflection advertises what this server serves, not every service of the contracts.
         let reflection = || {
+            // Both reflection versions are advertised by both, so both schemas are registered
+            // (each builder would otherwise register only its own).
             let mut builder = tonic_reflection::server::Builder::configure()
+                .include_reflection_service(false)
                 .register_encoded_file_descriptor_set(resonance_proto::FILE_DESCRIPTOR_SET)
-                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(
+                    tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+                );
             for service in self.service_names.iter().copied().chain([
                 "grpc.health.v1.Health",
                 "grpc.reflection.v1.ServerReflection",
