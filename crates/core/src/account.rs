@@ -279,6 +279,8 @@ pub struct AccountData {
     pub profile: Profile,
     pub snapshots: Vec<MetricSnapshot>,
     pub posts: Vec<Post>,
+    /// A sample of the account's followers, for the fake-follower estimate.
+    pub follower_sample: Vec<crate::follower::FollowerProfile>,
 }
 
 /// The longest a timestamp may lie in the future before it is refused: allows for clock skew

@@ -168,6 +168,10 @@ pub struct EngagementSummary {
     pub rate_variation: f64,
     pub mean_likes: f64,
     pub mean_comments: f64,
+    /// Mean interactions per measured post, under the definition.
+    pub mean_interactions: f64,
+    /// Mean views of the measured posts that report views.
+    pub mean_views: Option<f64>,
     pub newest_post_at: Option<DateTime<Utc>>,
 }
 
@@ -194,7 +198,8 @@ pub fn summarize(
     let mut sponsored_rates = Vec::new();
     let mut organic_rates = Vec::new();
     let mut view_rates = Vec::new();
-    let (mut likes, mut comments) = (0_u64, 0_u64);
+    let (mut likes, mut comments, mut interactions_total) = (0_u64, 0_u64, 0_u64);
+    let mut views = Vec::new();
     let mut measured_times = Vec::with_capacity(window.len());
 
     for post in &window {
@@ -219,6 +224,10 @@ pub fn summarize(
             organic_rates.push(rate);
         }
         likes = likes.saturating_add(post.likes.unwrap_or(0));
+        interactions_total = interactions_total.saturating_add(interactions);
+        if let Some(v) = post.views {
+            views.push(v as f64);
+        }
         comments = comments.saturating_add(post.comments.unwrap_or(0));
         measured_times.push(post.posted_at);
     }
@@ -252,6 +261,12 @@ pub fn summarize(
         } else {
             comments as f64 / count as f64
         },
+        mean_interactions: if count == 0 {
+            0.0
+        } else {
+            interactions_total as f64 / count as f64
+        },
+        mean_views: mean(&views),
         newest_post_at: window.first().map(|p| p.posted_at),
     }
 }

@@ -18,10 +18,13 @@ pub mod authenticity;
 pub mod engagement;
 pub mod error;
 pub mod follower;
+pub mod niche;
 pub mod peers;
+pub mod quality;
 pub mod score;
 pub mod text;
 pub mod tier;
+pub mod value;
 
 pub use account::{
     AccountData, ContentFormat, Handle, MetricSnapshot, Platform, Post, Profile, ReportedAverages,
@@ -30,5 +33,7 @@ pub use audience::AudienceSketch;
 pub use engagement::{EngagementBasis, EngagementDefinition, EngagementSummary, PostWindow};
 pub use error::ValidationError;
 pub use follower::FollowerProfile;
-pub use score::{CreatorScore, Factor, ScoringConfig, ScoringModel};
+pub use peers::{PeerGroup, PeerIndex};
+pub use score::{CreatorScore, Factor, PeerPercentile, ScoreContext, ScoringConfig, ScoringModel};
 pub use tier::{Tier, TierBounds};
+pub use value::{Deliverable, RateCard};

@@ -8,12 +8,15 @@
 //! 0.5-1.8%), each band read as the 10th to 90th percentile. With no peers the prior alone
 //! decides; from `min_peers` peers on, the peers alone do.
 
-use serde::Deserialize;
+use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
+
+use crate::account::Platform;
 use crate::tier::Tier;
 
 /// A distribution of engagement rates (fractions: 0.02 is 2%) that is log-normal.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Prior {
     /// The 10th percentile.
@@ -36,7 +39,7 @@ impl Prior {
 }
 
 /// Peer-ranking settings, with the REFERENCE.md priors as defaults.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PeerConfig {
     /// Peers needed for the stored population alone to decide.
@@ -75,6 +78,33 @@ impl Default for PeerConfig {
 }
 
 impl PeerConfig {
+    pub fn validate(&self) -> Result<(), crate::error::ValidationError> {
+        if self.bands_per_decade == 0 || self.bands_per_decade > 100 {
+            return Err(crate::error::ValidationError::new(
+                "peers.bands_per_decade",
+                "must be between 1 and 100",
+            ));
+        }
+        for (name, prior) in [
+            ("nano", self.nano),
+            ("micro", self.micro),
+            ("macro", self.r#macro),
+            ("mega", self.mega),
+        ] {
+            if !(prior.low.is_finite()
+                && prior.low > 0.0
+                && prior.high > prior.low
+                && prior.high.is_finite())
+            {
+                return Err(crate::error::ValidationError::new(
+                    format!("peers.{name}"),
+                    "a prior needs 0 < low < high",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub fn prior(&self, tier: Tier) -> Prior {
         match tier {
             Tier::Nano => self.nano,
@@ -109,15 +139,16 @@ pub struct PeerRank {
     pub prior_weight: f64,
 }
 
-/// Ranks `rate` among `peers` (their rates), blended with `prior` while peers are fewer than
-/// `min_peers`.
+/// Ranks `rate` among `peers` (their rates, sorted ascending), blended with `prior` while peers
+/// are fewer than `min_peers`.
 pub fn rank(rate: f64, peers: &[f64], prior: Prior, min_peers: usize) -> PeerRank {
+    debug_assert!(peers.is_sorted_by(|a, b| a <= b), "peers must be sorted");
     let n = peers.len();
     let empirical = if n == 0 {
         0.0
     } else {
-        let below = peers.iter().filter(|p| **p < rate).count() as f64;
-        let equal = peers.iter().filter(|p| **p == rate).count() as f64;
+        let below = peers.partition_point(|p| *p < rate) as f64;
+        let equal = peers.partition_point(|p| *p <= rate) as f64 - below;
         (below + equal / 2.0) / n as f64
     };
     let pseudo = min_peers.saturating_sub(n) as f64;
@@ -132,6 +163,98 @@ pub fn rank(rate: f64, peers: &[f64], prior: Prior, min_peers: usize) -> PeerRan
         peers: n,
         prior_weight,
     }
+}
+
+/// Who an account is compared with: same platform, follower band and primary niche.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerGroup {
+    pub platform: Platform,
+    pub band: i32,
+    /// The primary niche's id, or [`PeerGroup::GENERAL`] when no niche was found.
+    pub niche: String,
+}
+
+impl PeerGroup {
+    /// The niche of accounts without one.
+    pub const GENERAL: &'static str = "general";
+}
+
+/// The stored population's engagement rates by peer group, under one engagement definition.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PeerIndex {
+    /// The definition every rate was computed with; others cannot be ranked here.
+    pub definition_id: String,
+    groups: HashMap<PeerGroup, Vec<f64>>,
+    members: usize,
+}
+
+impl PeerIndex {
+    /// An index of rates under `definition_id`. Non-finite rates are ignored.
+    pub fn new(
+        definition_id: impl Into<String>,
+        rates: impl IntoIterator<Item = (PeerGroup, f64)>,
+    ) -> Self {
+        let mut groups: HashMap<PeerGroup, Vec<f64>> = HashMap::new();
+        let mut members = 0;
+        for (group, rate) in rates {
+            if rate.is_finite() {
+                groups.entry(group).or_default().push(rate);
+                members += 1;
+            }
+        }
+        for rates in groups.values_mut() {
+            rates.sort_by(f64::total_cmp);
+        }
+        Self {
+            definition_id: definition_id.into(),
+            groups,
+            members,
+        }
+    }
+
+    /// Accounts in the index.
+    pub fn len(&self) -> usize {
+        self.members
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.members == 0
+    }
+
+    /// The sorted rates of one group (empty when none are stored).
+    pub fn peers(&self, group: &PeerGroup) -> &[f64] {
+        self.groups.get(group).map_or(&[], Vec::as_slice)
+    }
+}
+
+impl PeerConfig {
+    /// A readable name of a group, for example "instagram/micro/17.8k-31.6k/food".
+    pub fn describe(&self, group: &PeerGroup, tier: Tier) -> String {
+        let (low, high) = self.band_range(group.band);
+        format!(
+            "{}/{}/{}-{}/{}",
+            group.platform,
+            tier.as_str(),
+            human(low),
+            human(high),
+            group.niche
+        )
+    }
+}
+
+fn human(count: u64) -> String {
+    let value = count as f64;
+    let (scaled, suffix) = if value >= 1e9 {
+        (value / 1e9, "B")
+    } else if value >= 1e6 {
+        (value / 1e6, "M")
+    } else if value >= 1e3 {
+        (value / 1e3, "k")
+    } else {
+        return count.to_string();
+    };
+    let text = format!("{scaled:.1}");
+    format!("{}{suffix}", text.trim_end_matches(".0"))
 }
 
 /// The standard normal distribution function (Abramowitz & Stegun 7.1.26 for erf; absolute
@@ -190,5 +313,35 @@ mod tests {
         let (low, high) = config.band_range(config.band(25_000));
         assert!(low <= 25_000 && 25_000 < high, "{low}..{high}");
         assert_eq!(config.band(0), config.band(1));
+        let group = PeerGroup {
+            platform: Platform::Instagram,
+            band: config.band(25_000),
+            niche: "food".to_owned(),
+        };
+        assert_eq!(
+            config.describe(&group, Tier::Micro),
+            "instagram/micro/17.8k-31.6k/food"
+        );
+    }
+
+    #[test]
+    fn the_index_ranks_within_a_group_only() {
+        let group = |niche: &str| PeerGroup {
+            platform: Platform::Instagram,
+            band: 17,
+            niche: niche.to_owned(),
+        };
+        let index = PeerIndex::new(
+            "d",
+            (1..=40)
+                .map(|i| (group("food"), f64::from(i) / 1000.0))
+                .chain([(group("travel"), 0.5), (group("food"), f64::NAN)]),
+        );
+        assert_eq!(index.len(), 41);
+        let food = index.peers(&group("food"));
+        assert_eq!(food.len(), 40);
+        let ranked = rank(0.0105, food, PeerConfig::default().micro, 30);
+        assert!((ranked.percentile - 25.0).abs() < 1e-9, "{ranked:?}");
+        assert!(index.peers(&group("fitness")).is_empty());
     }
 }
