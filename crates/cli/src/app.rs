@@ -13,7 +13,7 @@ use resonance_proto::roster::roster_service_server::SERVICE_NAME as ROSTER_SERVI
 use resonance_proto::scoring::scoring_service_server::SERVICE_NAME as SCORING_SERVICE;
 use resonance_proto::tonic::service::Routes;
 use resonance_roster::{CampaignApi, RosterApi};
-use resonance_scoring::ScoringApi;
+use resonance_scoring::{Engine, Rescorer, ScoringApi};
 use resonance_store::Store;
 use tokio::task::JoinSet;
 
@@ -60,7 +60,15 @@ pub struct Application {
     settings: Settings,
     servers: Vec<BoundServer>,
     worker: Option<Worker>,
+    rescorer: Option<Rescorer>,
     store: Store,
+}
+
+/// The scoring engine the configuration describes.
+pub fn engine(settings: &Settings) -> anyhow::Result<Arc<Engine>> {
+    let model = ScoringModel::new(&settings.scoring.model).context("scoring.model")?;
+    let classifier = crate::authenticity::classifier(&settings.scoring.authenticity_model)?;
+    Ok(Arc::new(Engine::new(model, classifier)))
 }
 
 impl Application {
@@ -68,14 +76,17 @@ impl Application {
         let store = open_store(&settings).await?;
         let limit = settings.server.max_message_bytes;
         let mut servers = Vec::new();
+        let mut rescorer = None;
         if role.runs(Role::Scoring) {
-            let model =
-                Arc::new(ScoringModel::new(&settings.scoring.model).context("scoring.model")?);
-            let classifier = Arc::new(crate::authenticity::classifier(
-                &settings.scoring.authenticity_model,
-            )?);
-            let routes =
-                Routes::new(ScoringApi::new(store.clone(), model, classifier).into_server(limit));
+            let engine = engine(&settings)?;
+            if settings.scoring.rescore.enabled {
+                rescorer = Some(Rescorer::new(
+                    store.clone(),
+                    Arc::clone(&engine),
+                    settings.scoring.rescore.clone(),
+                ));
+            }
+            let routes = Routes::new(ScoringApi::new(store.clone(), engine).into_server(limit));
             servers.push(
                 BoundServer::bind(
                     "scoring",
@@ -117,6 +128,7 @@ impl Application {
             settings,
             servers,
             worker,
+            rescorer,
             store,
         })
     }
@@ -149,6 +161,13 @@ impl Application {
             tasks.spawn(async move {
                 worker.run(stopped.wait()).await;
                 ("ingest worker", Ok(()))
+            });
+        }
+        if let Some(rescorer) = self.rescorer {
+            let stopped = stopped.clone();
+            tasks.spawn(async move {
+                rescorer.run(stopped.wait()).await;
+                ("rescorer", Ok(()))
             });
         }
         tokio::spawn({

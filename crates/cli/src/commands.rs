@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use crate::app::{Application, Role, open_store};
 use crate::config::Settings;
@@ -50,6 +51,13 @@ enum Command {
         /// COLUMN is a header ("Followers"), an occurrence ("Followers#2") or a position ("@3").
         #[arg(long = "map", value_name = "FIELD=COLUMN")]
         map: Vec<String>,
+    },
+    /// Score every creator whose data changed since it was last scored, and exit. Services
+    /// do this in the background; this is for batch jobs and after changing the model.
+    Rescore {
+        /// Score every stored creator again (after a change of the scoring configuration).
+        #[arg(long)]
+        all: bool,
     },
     /// Print the configuration in effect (secrets redacted) and exit.
     Config,
@@ -154,6 +162,35 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                 evaluation.balanced_accuracy * 100.0
             );
             println!("model written to {}", out.display());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Rescore { all } => {
+            let store = open_store(&settings).await?;
+            let engine = crate::app::engine(&settings)?;
+            if all {
+                let queued = store.scores().enqueue_all(chrono::Utc::now()).await?;
+                println!("queued {queued} creator(s)");
+            }
+            let rescorer = resonance_scoring::Rescorer::new(
+                store.clone(),
+                Arc::clone(&engine),
+                settings.scoring.rescore.clone(),
+            );
+            let started = std::time::Instant::now();
+            let first = rescorer.drain().await?;
+            // Rank once more against the population as it now stands.
+            let second = if all {
+                store.scores().enqueue_all(chrono::Utc::now()).await?;
+                rescorer.drain().await?
+            } else {
+                resonance_scoring::rescore::Round::default()
+            };
+            println!(
+                "scored {} creator(s) of {} due in {:.1}s",
+                first.scored.max(second.scored),
+                first.claimed.max(second.claimed),
+                started.elapsed().as_secs_f64()
+            );
             return Ok(ExitCode::SUCCESS);
         }
         Command::Config => {

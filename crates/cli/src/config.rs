@@ -71,6 +71,8 @@ pub struct ScoringSettings {
     /// The fake-follower classifier: "builtin" (trained on InstaFake, CC BY-NC 4.0), "rules"
     /// (the documented fallback), or the path of a model from `resonance authenticity train`.
     pub authenticity_model: String,
+    /// Keeps stored scores current as ingestion changes creators.
+    pub rescore: resonance_scoring::RescoreConfig,
 }
 
 impl Default for ScoringSettings {
@@ -79,6 +81,7 @@ impl Default for ScoringSettings {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             model: ScoringConfig::default(),
             authenticity_model: "builtin".to_owned(),
+            rescore: resonance_scoring::RescoreConfig::default(),
         }
     }
 }
@@ -211,6 +214,10 @@ impl Settings {
         }
         self.ingest
             .worker
+            .validate()
+            .map_err(ConfigError::Invalid)?;
+        self.scoring
+            .rescore
             .validate()
             .map_err(ConfigError::Invalid)?;
         if self.server.request_timeout.is_zero() {

@@ -8,26 +8,35 @@
     )
 )]
 
+pub mod engine;
+pub mod rescore;
+pub mod search;
+
 use std::pin::Pin;
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
-use resonance_core::authenticity::{AudienceType, Classifier};
+use prost::Message;
+use resonance_core::authenticity::AudienceType;
 use resonance_core::error::WithinField;
-use resonance_core::{AccountData, ScoringModel, ValidationError};
+use resonance_core::{Handle, Platform, Profile, ValidationError};
 use resonance_proto::convert;
 use resonance_proto::scoring::scoring_service_server::{ScoringService, ScoringServiceServer};
 use resonance_proto::scoring::{
     AudienceType as PbAudienceType, ClassifyFollowersRequest, ClassifyFollowersResponse, Creator,
-    FollowerClassification, GetCreatorRequest, GetCreatorResponse, ItemError, ScoreAccountRequest,
-    ScoreAccountResponse, StreamScoreAccountsRequest, StreamScoreAccountsResponse,
+    CreatorScore as PbCreatorScore, FollowerClassification, GetCreatorRequest, GetCreatorResponse,
+    ItemError, ScoreAccountRequest, ScoreAccountResponse, SearchCreatorsRequest,
+    SearchCreatorsResponse, StreamScoreAccountsRequest, StreamScoreAccountsResponse,
     get_creator_request, stream_score_accounts_response,
 };
 use resonance_proto::status::{cap_message, invalid_argument};
 use resonance_proto::tonic::{self, Request, Response, Status, Streaming};
 use resonance_store::{Store, StoreError, StoredCreator};
 use tokio_stream::wrappers::ReceiverStream;
+
+pub use engine::Engine;
+pub use rescore::{RescoreConfig, Rescorer};
 
 /// Errors of the scoring service.
 #[derive(Debug, thiserror::Error)]
@@ -72,8 +81,7 @@ pub const STREAM_BUFFER: usize = 64;
 #[derive(Debug, Clone)]
 pub struct ScoringApi {
     store: Store,
-    model: Arc<ScoringModel>,
-    classifier: Arc<Classifier>,
+    engine: Arc<Engine>,
 }
 
 /// The most profiles one ClassifyFollowers call may carry.
@@ -89,12 +97,8 @@ fn audience_type_to_proto(value: AudienceType) -> PbAudienceType {
 }
 
 impl ScoringApi {
-    pub fn new(store: Store, model: Arc<ScoringModel>, classifier: Arc<Classifier>) -> Self {
-        Self {
-            store,
-            model,
-            classifier,
-        }
+    pub fn new(store: Store, engine: Arc<Engine>) -> Self {
+        Self { store, engine }
     }
 
     /// The gRPC service, with its decoding limit.
@@ -106,13 +110,13 @@ impl ScoringApi {
         &self,
         account: Option<&resonance_proto::scoring::AccountData>,
         definition: Option<&resonance_proto::scoring::EngagementDefinition>,
-    ) -> Result<resonance_proto::scoring::CreatorScore, ValidationError> {
+    ) -> Result<PbCreatorScore, ValidationError> {
         let now = Utc::now();
         let account = account.ok_or_else(|| ValidationError::new("account", "is required"))?;
         let account = convert::account_data(account, now).map_err(|e| e.within("account"))?;
         let definition = convert::engagement_definition(definition)
             .map_err(|e| e.within("engagement_definition"))?;
-        let score = self.model.score(&account, definition, now)?;
+        let score = self.engine.score(&account, definition, now)?;
         Ok(convert::creator_score(&score))
     }
 
@@ -143,48 +147,113 @@ impl ScoringApi {
         }
     }
 
-    /// Scores a stored creator from what is stored; `None` while no profile is stored.
-    async fn score_stored(
+    /// The stored score of a creator or, while the rescorer has not got to it yet, one computed
+    /// now from what is stored; `None` while no profile is stored.
+    async fn score_of(
         &self,
         creator: &StoredCreator,
-    ) -> Result<Option<resonance_proto::scoring::CreatorScore>, ScoringError> {
-        let Some(profile) = creator.profile.clone() else {
-            return Ok(None);
-        };
-        let definition = self.model.default_definition();
-        let wanted = match definition.window {
-            resonance_core::PostWindow::Latest(n) => u64::from(n),
-            resonance_core::PostWindow::Within(_) => {
-                u64::from(resonance_core::EngagementDefinition::MAX_POST_WINDOW)
-            }
-        };
-        let posts = self
+    ) -> Result<Option<PbCreatorScore>, ScoringError> {
+        if let Some(record) = self.store.scores().get(creator.id).await? {
+            return decode_score(creator.id, &record.detail).map(Some);
+        }
+        let inputs = self
             .store
-            .creators()
-            .latest_posts(creator.id, wanted)
+            .scores()
+            .load_inputs(
+                &[creator.id],
+                u64::from(resonance_core::EngagementDefinition::MAX_POST_WINDOW),
+                RescoreConfig::default().followers_per_creator,
+            )
             .await?;
-        let snapshots = self.store.creators().snapshots(creator.id).await?;
-        let account = AccountData {
-            profile,
-            snapshots,
-            posts,
+        Ok(inputs
+            .into_iter()
+            .next()
+            .and_then(|input| self.engine.score_stored(input, Utc::now()))
+            .map(|score| convert::creator_score(&score)))
+    }
+
+    async fn search(
+        &self,
+        request: &SearchCreatorsRequest,
+    ) -> Result<SearchCreatorsResponse, ScoringError> {
+        let model = self.engine.model();
+        let mut query = search::query(
+            request,
+            |id| model.niches().ids().any(|known| known == id),
+            &model.value_config().currency,
+        )?;
+        let page = query.limit;
+        // One more than the page tells whether another page follows.
+        query.limit = page + 1;
+        let mut hits = self.store.scores().search(&query).await?;
+        let more = hits.len() as u64 > page;
+        hits.truncate(usize::try_from(page).unwrap_or(usize::MAX));
+        let next_page_token = match hits.last() {
+            Some(last) if more => search::page_token(
+                request,
+                query.sort,
+                last.sort_key(query.sort),
+                last.score.creator_id,
+            ),
+            _ => String::new(),
         };
-        match self.model.score(&account, None, Utc::now()) {
-            Ok(score) => Ok(Some(convert::creator_score(&score))),
-            // Stored data that cannot be scored (zero followers, say) is not the caller's error.
-            Err(error) => {
-                tracing::debug!(creator_id = creator.id, %error, "stored creator cannot be scored");
-                Ok(None)
-            }
+        let creators = hits
+            .iter()
+            .map(|hit| {
+                let score = decode_score(hit.score.creator_id, &hit.score.detail)?;
+                Ok(creator_message(
+                    &CreatorView {
+                        id: hit.score.creator_id,
+                        platform: hit.score.platform,
+                        handle: &hit.handle,
+                        profile: hit.profile.as_ref(),
+                        stored_posts: hit.stored_posts,
+                        updated_at: hit.updated_at,
+                    },
+                    Some(score),
+                ))
+            })
+            .collect::<Result<Vec<_>, ScoringError>>()?;
+        Ok(SearchCreatorsResponse {
+            creators,
+            next_page_token,
+        })
+    }
+}
+
+fn decode_score(creator_id: i64, detail: &[u8]) -> Result<PbCreatorScore, ScoringError> {
+    PbCreatorScore::decode(detail).map_err(|e| {
+        ScoringError::Store(StoreError::Corrupt(format!(
+            "stored score of creator {creator_id}: {e}"
+        )))
+    })
+}
+
+/// What a Creator message is made from, whether it came from a lookup or a search.
+struct CreatorView<'a> {
+    id: i64,
+    platform: Platform,
+    handle: &'a Handle,
+    profile: Option<&'a Profile>,
+    stored_posts: u64,
+    updated_at: DateTime<Utc>,
+}
+
+impl<'a> From<&'a StoredCreator> for CreatorView<'a> {
+    fn from(creator: &'a StoredCreator) -> Self {
+        Self {
+            id: creator.id,
+            platform: creator.platform,
+            handle: &creator.handle,
+            profile: creator.profile.as_ref(),
+            stored_posts: creator.stored_posts,
+            updated_at: creator.updated_at,
         }
     }
 }
 
-fn creator_message(
-    creator: &StoredCreator,
-    score: Option<resonance_proto::scoring::CreatorScore>,
-) -> Creator {
-    let profile = creator.profile.as_ref();
+fn creator_message(creator: &CreatorView<'_>, score: Option<PbCreatorScore>) -> Creator {
+    let profile = creator.profile;
     let count = |value: Option<u64>| value.map_or(0, |v| i64::try_from(v).unwrap_or(i64::MAX));
     Creator {
         name: format!("creators/{}", creator.id),
@@ -232,7 +301,7 @@ impl ScoringService for ScoringApi {
             let follower = convert::follower_profile(profile, false)
                 .within(&format!("profiles[{index}]"))
                 .map_err(|e| invalid_argument(&e))?;
-            let result = self.classifier.classify(&follower);
+            let result = self.engine.classifier().classify(&follower);
             if result.fake {
                 fakes += 1;
             }
@@ -247,7 +316,7 @@ impl ScoringService for ScoringApi {
         Ok(Response::new(ClassifyFollowersResponse {
             fake_share: fakes as f64 / profiles.len() as f64,
             classifications,
-            classifier: self.classifier.describe(),
+            classifier: self.engine.classifier().describe(),
         }))
     }
 
@@ -313,9 +382,16 @@ impl ScoringService for ScoringApi {
     ) -> Result<Response<GetCreatorResponse>, Status> {
         let request = request.into_inner();
         let creator = self.load(&request).await?;
-        let score = self.score_stored(&creator).await?;
+        let score = self.score_of(&creator).await?;
         Ok(Response::new(GetCreatorResponse {
-            creator: Some(creator_message(&creator, score)),
+            creator: Some(creator_message(&CreatorView::from(&creator), score)),
         }))
+    }
+
+    async fn search_creators(
+        &self,
+        request: Request<SearchCreatorsRequest>,
+    ) -> Result<Response<SearchCreatorsResponse>, Status> {
+        Ok(Response::new(self.search(request.get_ref()).await?))
     }
 }

@@ -18,7 +18,9 @@ fn to_i32(value: u32) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)
 }
 
-fn follower_from_row(row: &follower_sample::Model) -> Result<FollowerProfile, StoreError> {
+pub(crate) fn follower_from_row(
+    row: &follower_sample::Model,
+) -> Result<FollowerProfile, StoreError> {
     let unsigned = |value: i64, column: &str| {
         u64::try_from(value)
             .map_err(|_| StoreError::Corrupt(format!("follower_samples.{column} is negative")))
@@ -246,6 +248,7 @@ impl CreatorRepo<'_> {
         }
 
         let mut outcomes = Vec::with_capacity(samples.len());
+        let mut changed: Vec<i64> = Vec::new();
         let mut to_write: HashMap<(i64, String), &FollowerProfile> = HashMap::new();
         for ((_, _, followers), key) in samples.iter().zip(&keys) {
             let creator_id = ids
@@ -265,7 +268,11 @@ impl CreatorRepo<'_> {
                 }
                 outcome
             });
-            outcomes.push(combined(record.collect::<Vec<_>>()));
+            let outcome = combined(record.collect::<Vec<_>>());
+            if outcome != WriteOutcome::Unchanged {
+                changed.push(creator_id);
+            }
+            outcomes.push(outcome);
         }
 
         let mut sorted: Vec<_> = to_write.into_iter().collect();
@@ -301,6 +308,7 @@ impl CreatorRepo<'_> {
             .exec_without_returning(&txn)
             .await?;
         }
+        crate::scores::mark_dirty(&txn, changed, now).await?;
         txn.commit().await?;
         Ok(outcomes)
     }

@@ -14,6 +14,7 @@ use sea_orm::{
 
 use crate::StoreError;
 use crate::entity::{creator, metric_snapshot, post};
+use crate::scores::mark_dirty;
 
 /// What a write did to one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +69,7 @@ fn split_tags(joined: &str) -> Vec<String> {
     joined.split_whitespace().map(str::to_owned).collect()
 }
 
-fn parse_key(row: &creator::Model) -> Result<Key, StoreError> {
+pub(crate) fn parse_key(row: &creator::Model) -> Result<Key, StoreError> {
     let platform = row
         .platform
         .parse::<Platform>()
@@ -78,7 +79,7 @@ fn parse_key(row: &creator::Model) -> Result<Key, StoreError> {
     Ok((platform, handle))
 }
 
-fn profile_from_row(
+pub(crate) fn profile_from_row(
     row: &creator::Model,
     platform: Platform,
     handle: Handle,
@@ -175,7 +176,7 @@ fn placeholder_active_model(
     }
 }
 
-fn post_from_row(row: &post::Model) -> Result<Post, StoreError> {
+pub(crate) fn post_from_row(row: &post::Model) -> Result<Post, StoreError> {
     Ok(Post {
         external_id: row.external_id.clone(),
         posted_at: row.posted_at,
@@ -196,7 +197,9 @@ fn post_from_row(row: &post::Model) -> Result<Post, StoreError> {
     })
 }
 
-fn snapshot_from_row(row: &metric_snapshot::Model) -> Result<MetricSnapshot, StoreError> {
+pub(crate) fn snapshot_from_row(
+    row: &metric_snapshot::Model,
+) -> Result<MetricSnapshot, StoreError> {
     let optional = |value: Option<i64>, column: &str| {
         value
             .map(|v| to_u64(Some(v), &format!("metric_snapshots.{column}")))
@@ -361,6 +364,9 @@ impl<'a> CreatorRepo<'a> {
 
         let mut outcomes = Vec::with_capacity(profiles.len());
         let mut to_write: HashMap<Key, &Profile> = HashMap::new();
+        // Accounts to rescore: a new or changed profile, or an observation at another time
+        // (an older one adds to the follower history that growth anomalies are read from).
+        let mut changed: Vec<Key> = Vec::new();
         for (profile, key) in profiles.iter().zip(&keys) {
             let existing = current.get(key).cloned().flatten();
             let outcome = match &existing {
@@ -369,6 +375,13 @@ impl<'a> CreatorRepo<'a> {
                 Some(old) if same_content(old, profile) => WriteOutcome::Unchanged,
                 Some(_) => WriteOutcome::Updated,
             };
+            if outcome != WriteOutcome::Unchanged
+                || existing
+                    .as_ref()
+                    .is_some_and(|old| old.observed_at != profile.observed_at)
+            {
+                changed.push(key.clone());
+            }
             if existing.as_ref().is_none_or(|old| supersedes(profile, old)) {
                 current.insert(key.clone(), Some(profile.clone()));
                 to_write.insert(key.clone(), profile);
@@ -427,6 +440,12 @@ impl<'a> CreatorRepo<'a> {
             })
             .collect();
         Self::insert_snapshots(&txn, &ids, &snapshots).await?;
+        mark_dirty(
+            &txn,
+            changed.iter().filter_map(|key| ids.get(key).copied()),
+            now,
+        )
+        .await?;
         txn.commit().await?;
         Ok(outcomes)
     }
@@ -542,9 +561,11 @@ impl<'a> CreatorRepo<'a> {
             }
         }
         let mut outcomes = Vec::with_capacity(keyed.len());
+        let mut changed: Vec<i64> = Vec::new();
         for (key, snapshot) in &keyed {
             let id = ids.get(key).copied().unwrap_or_default();
             let slot = (id, snapshot.observed_at);
+            let before = outcomes.len();
             outcomes.push(match existing.get(&slot).copied() {
                 None => {
                     existing.insert(slot, snapshot.reported);
@@ -560,8 +581,12 @@ impl<'a> CreatorRepo<'a> {
                     }
                 }
             });
+            if outcomes[before] != WriteOutcome::Unchanged {
+                changed.push(id);
+            }
         }
         Self::insert_snapshots(&txn, &ids, &keyed).await?;
+        mark_dirty(&txn, changed, now).await?;
         txn.commit().await?;
         Ok(outcomes)
     }
@@ -613,6 +638,7 @@ impl<'a> CreatorRepo<'a> {
         }
 
         let mut outcomes = Vec::with_capacity(posts.len());
+        let mut changed: Vec<i64> = Vec::new();
         let mut to_write: HashMap<(i64, String), (&Post, DateTime<Utc>)> = HashMap::new();
         for ((_, _, post, observed_at), key) in posts.iter().zip(&keys) {
             let creator_id = ids
@@ -631,6 +657,9 @@ impl<'a> CreatorRepo<'a> {
             // older reading arriving afterwards cannot replace them.
             let newer =
                 previous.is_none_or(|(_, old_at)| old_at.is_none_or(|at| *observed_at > at));
+            if outcome != WriteOutcome::Unchanged {
+                changed.push(creator_id);
+            }
             if outcome != WriteOutcome::Unchanged || newer {
                 stored.insert(post_key.clone(), (post.clone(), Some(*observed_at)));
                 to_write.insert(post_key, (post, *observed_at));
@@ -678,6 +707,7 @@ impl<'a> CreatorRepo<'a> {
             .exec_without_returning(&txn)
             .await?;
         }
+        mark_dirty(&txn, changed, now).await?;
         txn.commit().await?;
         Ok(outcomes)
     }

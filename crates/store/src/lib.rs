@@ -24,12 +24,17 @@ pub mod creators;
 pub mod entity;
 pub mod ingest;
 mod migration;
+pub mod scores;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use creators::{CreatorRepo, StoredCreator, WriteOutcome};
 pub use ingest::{DeadLetterInput, IngestRepo, JobCounts, JobState, StoredDeadLetter, StoredJob};
 pub use migration::Migrator;
+pub use scores::{
+    PopulationMember, QueueEntry, QueueLag, ScoreRecord, ScoreRepo, ScoringInput, SearchHit,
+    SearchQuery, SearchSort,
+};
 
 /// Storage errors.
 /// - `Unavailable`: the database is unreachable, overloaded, or lost a race (busy, locked,
@@ -222,6 +227,10 @@ impl Store {
 
     pub fn creators(&self) -> CreatorRepo<'_> {
         CreatorRepo::new(&self.db)
+    }
+
+    pub fn scores(&self) -> ScoreRepo<'_> {
+        ScoreRepo { db: &self.db }
     }
 
     pub fn ingest(&self) -> IngestRepo<'_> {

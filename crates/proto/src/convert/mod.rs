@@ -12,8 +12,9 @@ use resonance_core::{ContentFormat, Platform, Tier, ValidationError};
 use crate::common as pb;
 
 pub use scoring::{
-    MAX_EXTERNAL_ID_CHARS, MAX_ITEMS_PER_ACCOUNT, account_data, creator_score,
-    engagement_definition, follower_profile, observed, post, profile, snapshot,
+    MAX_EXTERNAL_ID_CHARS, MAX_ITEMS_PER_ACCOUNT, account_data, creator_score, deliverable,
+    deliverable_to_proto, engagement_definition, follower_profile, observed, post, profile,
+    snapshot,
 };
 
 /// A protobuf timestamp as a UTC time.
@@ -45,6 +46,41 @@ pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
         seconds: at.timestamp(),
         nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
     }
+}
+
+/// An amount as Money: whole units and nanos with the same sign, rounded to the nano.
+pub fn money(amount: f64, currency: &str) -> pb::Money {
+    let amount = if amount.is_finite() { amount } else { 0.0 };
+    let units = amount.trunc();
+    let nanos = ((amount - units) * 1e9).round();
+    pb::Money {
+        currency_code: currency.to_owned(),
+        units: units as i64,
+        nanos: nanos as i32,
+    }
+}
+
+/// Money as an amount, refusing a currency other than `currency` and inconsistent signs.
+pub fn money_amount(value: &pb::Money, currency: &str) -> Result<f64, ValidationError> {
+    if !value.currency_code.eq_ignore_ascii_case(currency) {
+        return Err(ValidationError::new(
+            "currency_code",
+            format!(
+                "{:?} is not the currency prices are kept in ({currency})",
+                value.currency_code
+            ),
+        ));
+    }
+    if value.nanos.abs() >= 1_000_000_000
+        || (value.units > 0 && value.nanos < 0)
+        || (value.units < 0 && value.nanos > 0)
+    {
+        return Err(ValidationError::new(
+            "nanos",
+            "must lie within +/-999,999,999 and have the sign of units",
+        ));
+    }
+    Ok(value.units as f64 + f64::from(value.nanos) / 1e9)
 }
 
 pub fn duration(span: TimeDelta) -> prost_types::Duration {

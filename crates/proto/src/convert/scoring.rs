@@ -4,11 +4,12 @@ use chrono::{DateTime, TimeDelta, Utc};
 use resonance_core::account::{check_not_future, parse_count};
 use resonance_core::error::WithinField;
 use resonance_core::{
-    AccountData, CreatorScore, EngagementBasis, EngagementDefinition, EngagementSummary, Handle,
-    MetricSnapshot, Post, PostWindow, Profile, ReportedAverages, ValidationError,
+    AccountData, CreatorScore, Deliverable, EngagementBasis, EngagementDefinition,
+    EngagementSummary, Handle, MetricSnapshot, Post, PostWindow, Profile, ReportedAverages,
+    ValidationError,
 };
 
-use super::{content_format, duration, non_empty, platform, tier_to_proto, time, timestamp};
+use super::{content_format, duration, money, non_empty, platform, tier_to_proto, time, timestamp};
 use crate::scoring as pb;
 
 /// The most posts, snapshots or follower profiles one account may carry in a request.
@@ -184,11 +185,16 @@ pub fn account_data(
         .enumerate()
         .map(|(i, p)| post(p, now).within(&format!("posts[{i}]")))
         .collect::<Result<_, _>>()?;
-    bounded(&value.follower_sample, "follower_sample")?;
+    let follower_sample = bounded(&value.follower_sample, "follower_sample")?
+        .iter()
+        .enumerate()
+        .map(|(i, f)| follower_profile(f, false).within(&format!("follower_sample[{i}]")))
+        .collect::<Result<_, _>>()?;
     Ok(AccountData {
         profile: profile(profile_msg, now).within("profile")?,
         snapshots,
         posts,
+        follower_sample,
     })
 }
 
@@ -255,10 +261,62 @@ fn engagement_summary(value: &EngagementSummary) -> pb::EngagementSummary {
 }
 
 pub fn creator_score(value: &CreatorScore) -> pb::CreatorScore {
+    let currency = value.value.currency.as_str();
     pb::CreatorScore {
         tier: tier_to_proto(value.tier) as i32,
         followers: i64::try_from(value.followers).unwrap_or(i64::MAX),
         engagement: Some(engagement_summary(&value.engagement)),
+        peer_percentile: value.peer.as_ref().map(|peer| pb::PeerPercentile {
+            percentile: peer.percentile,
+            peer_group: peer.group_name.clone(),
+            peer_count: i64::try_from(peer.peer_count).unwrap_or(i64::MAX),
+            from_prior: peer.from_prior,
+        }),
+        authenticity: Some(pb::Authenticity {
+            score: value.authenticity.score,
+            fake_follower_share: value.authenticity.fake_follower_share,
+            signals: value
+                .authenticity
+                .signals
+                .iter()
+                .map(|s| pb::AuthenticitySignal {
+                    code: s.code.to_owned(),
+                    penalty: s.penalty,
+                    message: s.message.clone(),
+                })
+                .collect(),
+        }),
+        niches: value
+            .niches
+            .iter()
+            .map(|n| pb::NicheMatch {
+                niche: Some(crate::common::Niche {
+                    id: n.id.clone(),
+                    display_name: n.name.clone(),
+                }),
+                confidence: n.confidence,
+            })
+            .collect(),
+        value: Some(pb::Value {
+            prices: value
+                .value
+                .prices
+                .iter()
+                .map(|p| pb::PriceEstimate {
+                    kind: deliverable_to_proto(p.deliverable) as i32,
+                    price: Some(money(p.amount, currency)),
+                    source: p.source.clone(),
+                })
+                .collect(),
+            expected_engagements: value.value.expected_engagements,
+            expected_reach: value.value.expected_reach,
+            cost_per_engagement: value
+                .value
+                .cost_per_engagement
+                .map(|cpe| money(cpe, currency)),
+            earned_media_value: Some(money(value.value.earned_media_value, currency)),
+            emv_formula: value.value.emv_formula.clone(),
+        }),
         explanation: value
             .explanation
             .iter()
@@ -271,9 +329,40 @@ pub fn creator_score(value: &CreatorScore) -> pb::CreatorScore {
             .collect(),
         data_age: Some(duration(value.data_age)),
         sample_posts: i32::try_from(value.sample_posts).unwrap_or(i32::MAX),
+        sample_followers: i32::try_from(value.sample_followers).unwrap_or(i32::MAX),
         compute_time: Some(timestamp(value.computed_at)),
         model_version: value.model_version.clone(),
-        ..Default::default()
+    }
+}
+
+pub fn deliverable_to_proto(value: Deliverable) -> pb::DeliverableKind {
+    match value {
+        Deliverable::Post => pb::DeliverableKind::Post,
+        Deliverable::Video => pb::DeliverableKind::Video,
+        Deliverable::Story => pb::DeliverableKind::Story,
+        Deliverable::Reel => pb::DeliverableKind::Reel,
+        Deliverable::BlogPost => pb::DeliverableKind::BlogPost,
+        Deliverable::TakeoverDay => pb::DeliverableKind::TakeoverDay,
+        Deliverable::ProductSeeding => pb::DeliverableKind::ProductSeeding,
+    }
+}
+
+pub fn deliverable(raw: i32) -> Result<Deliverable, ValidationError> {
+    match pb::DeliverableKind::try_from(raw) {
+        Ok(pb::DeliverableKind::Post) => Ok(Deliverable::Post),
+        Ok(pb::DeliverableKind::Video) => Ok(Deliverable::Video),
+        Ok(pb::DeliverableKind::Story) => Ok(Deliverable::Story),
+        Ok(pb::DeliverableKind::Reel) => Ok(Deliverable::Reel),
+        Ok(pb::DeliverableKind::BlogPost) => Ok(Deliverable::BlogPost),
+        Ok(pb::DeliverableKind::TakeoverDay) => Ok(Deliverable::TakeoverDay),
+        Ok(pb::DeliverableKind::ProductSeeding) => Ok(Deliverable::ProductSeeding),
+        Ok(pb::DeliverableKind::Unspecified) => {
+            Err(ValidationError::new("", "a deliverable kind is required"))
+        }
+        Err(_) => Err(ValidationError::new(
+            "",
+            format!("unknown deliverable kind {raw}"),
+        )),
     }
 }
 

@@ -8,6 +8,7 @@ mod m20261125_000002_dead_letter_keys;
 mod m20261125_000003_post_observations;
 mod m20261125_000004_reported_averages;
 mod m20261125_000005_audiences_followers;
+mod m20261125_000006_scores;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_post_observations::Migration),
             Box::new(m20261125_000004_reported_averages::Migration),
             Box::new(m20261125_000005_audiences_followers::Migration),
+            Box::new(m20261125_000006_scores::Migration),
         ]
     }
 }
