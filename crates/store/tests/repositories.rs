@@ -566,3 +566,155 @@ async fn audiences_merge_in_any_order_and_follower_samples_are_keyed() {
     })
     .await;
 }
+
+fn score_record(creator_id: i64, value: f64, niche: &str) -> resonance_store::ScoreRecord {
+    resonance_store::ScoreRecord {
+        creator_id,
+        platform: Platform::Instagram,
+        followers: 20_000 + creator_id as u64,
+        tier: resonance_core::Tier::Micro,
+        country: Some("DE".to_owned()),
+        language: None,
+        primary_niche: niche.to_owned(),
+        niches: vec![(niche.to_owned(), 0.8), ("travel".to_owned(), 0.2)],
+        definition_id: "interactions_per_follower.latest_12".to_owned(),
+        median_rate: 0.02,
+        percentile: 50.0,
+        authenticity: 90.0,
+        fake_share: None,
+        post_price: 200.0,
+        value,
+        expected_engagements: 400.0,
+        detail: vec![1, 2, 3],
+        model_version: "test".to_owned(),
+        computed_at: at(20),
+    }
+}
+
+#[tokio::test]
+async fn changes_queue_a_rescoring_that_a_concurrent_change_keeps_due() {
+    each_backend(|store| async move {
+        let creators = store.creators();
+        let scores = store.scores();
+        creators
+            .upsert_profiles(&[profile("anna", 20_000, at(1))], at(1))
+            .await
+            .expect("profile");
+        let due = scores.claim(10).await.expect("claim");
+        assert_eq!(due.len(), 1);
+        // Another change lands while the creator is being scored: it stays due.
+        let anna = (
+            Platform::Instagram,
+            handle("anna"),
+            post("p1", 2, 10),
+            at(2),
+        );
+        creators
+            .upsert_posts(&[anna.clone()], at(2))
+            .await
+            .expect("post");
+        scores.finish(&due).await.expect("finish");
+        let lag = scores.lag().await.expect("lag");
+        assert_eq!(lag.pending, 1);
+        assert_eq!(lag.oldest, Some(at(1)), "the first mark's time is kept");
+        let due = scores.claim(10).await.expect("claim");
+        scores.finish(&due).await.expect("finish");
+        assert_eq!(scores.lag().await.expect("lag").pending, 0);
+        // The same data again changes nothing and queues nothing.
+        creators.upsert_posts(&[anna], at(3)).await.expect("post");
+        creators
+            .upsert_profiles(&[profile("anna", 20_000, at(1))], at(3))
+            .await
+            .expect("profile");
+        assert_eq!(scores.lag().await.expect("lag").pending, 0);
+
+        let inputs = scores
+            .load_inputs(&[due[0].creator_id, 999], 12, 100)
+            .await
+            .expect("inputs");
+        assert_eq!(inputs.len(), 1, "unknown ids are skipped");
+        assert_eq!(inputs[0].posts.len(), 1);
+        assert!(inputs[0].profile.is_some());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn search_filters_on_niches_and_pages_by_seek() {
+    each_backend(|store| async move {
+        let names: Vec<String> = (0..25).map(|i| format!("creator{i}")).collect();
+        let profiles: Vec<Profile> = names.iter().map(|n| profile(n, 20_000, at(1))).collect();
+        store
+            .creators()
+            .upsert_profiles(&profiles, at(1))
+            .await
+            .expect("profiles");
+        let mut ids = Vec::new();
+        for name in &names {
+            let stored = store
+                .creators()
+                .find(Platform::Instagram, &handle(name))
+                .await
+                .expect("find")
+                .expect("stored");
+            ids.push(stored.id);
+        }
+        // Values tie in pairs, so pages must break ties by id.
+        let records: Vec<_> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                score_record(
+                    *id,
+                    (i / 2) as f64,
+                    if i % 5 == 0 { "fitness" } else { "food" },
+                )
+            })
+            .collect();
+        store.scores().save(&records).await.expect("save");
+        store
+            .scores()
+            .save(&records[..3])
+            .await
+            .expect("save again");
+        let mut query = resonance_store::SearchQuery {
+            niches: vec!["food".to_owned()],
+            limit: 4,
+            ..Default::default()
+        };
+        let mut seen = Vec::new();
+        loop {
+            let page = store.scores().search(&query).await.expect("search");
+            let Some(last) = page.last() else { break };
+            query.after = Some((last.sort_key(query.sort), last.score.creator_id));
+            seen.extend(
+                page.iter()
+                    .map(|hit| (hit.score.value, hit.score.creator_id)),
+            );
+        }
+        assert_eq!(seen.len(), 20, "the 5 fitness creators are left out");
+        let mut sorted = seen.clone();
+        sorted.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+        assert_eq!(seen, sorted, "best value first, then by id, none twice");
+        let travel = store
+            .scores()
+            .search(&resonance_store::SearchQuery {
+                niches: vec!["travel".to_owned()],
+                max_post_price: Some(100.0),
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .expect("search");
+        assert!(travel.is_empty(), "every price is 200");
+        let one = store
+            .scores()
+            .get(ids[0])
+            .await
+            .expect("get")
+            .expect("stored");
+        assert_eq!(one.niches[0], ("fitness".to_owned(), 0.8));
+        assert_eq!(one.detail, vec![1, 2, 3]);
+    })
+    .await;
+}
