@@ -425,6 +425,9 @@ impl NicheClassifier {
         }
         let matcher = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
+            // Matching ignores ASCII case, so free text is searched as written (no lowercase
+            // copy per caption).
+            .ascii_case_insensitive(true)
             .build(&keywords)
             .map_err(|e| ValidationError::new("niches", format!("cannot compile keywords: {e}")))?;
         Ok(Self {
@@ -434,7 +437,7 @@ impl NicheClassifier {
         })
     }
 
-    /// The niches whose keywords occur in `text` (lowercase), as a set of niche indices.
+    /// The niches whose keywords occur in `text` (any ASCII case), as a set of niche indices.
     /// `inside_words` lets long keywords match anywhere (for hashtags, which join words).
     fn matches(&self, text: &str, inside_words: bool, found: &mut [bool]) {
         let bytes = text.as_bytes();
@@ -462,8 +465,16 @@ impl NicheClassifier {
     }
 
     fn add(&self, text: &str, inside_words: bool, weight: f64, evidence: &mut [f64]) {
-        let mut found = vec![false; evidence.len()];
-        self.matches(text, inside_words, &mut found);
+        // On the stack for any usual taxonomy: this runs for every caption scored.
+        let mut stack = [false; 64];
+        let mut heap;
+        let found: &mut [bool] = if evidence.len() <= stack.len() {
+            &mut stack[..evidence.len()]
+        } else {
+            heap = vec![false; evidence.len()];
+            &mut heap
+        };
+        self.matches(text, inside_words, found);
         for (niche, hit) in found.iter().enumerate() {
             if *hit {
                 evidence[niche] += weight;
@@ -479,19 +490,9 @@ impl NicheClassifier {
             return Vec::new();
         }
         for category in &profile.categories {
-            self.add(
-                &category.to_lowercase(),
-                false,
-                config.category_weight,
-                &mut evidence,
-            );
+            self.add(category, false, config.category_weight, &mut evidence);
         }
-        self.add(
-            &profile.bio.to_lowercase(),
-            false,
-            config.bio_weight,
-            &mut evidence,
-        );
+        self.add(&profile.bio, false, config.bio_weight, &mut evidence);
         let mut tags = String::new();
         for post in posts {
             tags.clear();
@@ -500,12 +501,7 @@ impl NicheClassifier {
                 tags.push(' ');
             }
             self.add(&tags, true, config.hashtag_weight, &mut evidence);
-            self.add(
-                &post.caption.to_lowercase(),
-                false,
-                config.caption_weight,
-                &mut evidence,
-            );
+            self.add(&post.caption, false, config.caption_weight, &mut evidence);
         }
         let total: f64 = evidence.iter().sum();
         if total <= 0.0 {
