@@ -23,7 +23,7 @@ use crate::creators::{
     ROWS_PER_STATEMENT, parse_key, post_from_row, profile_from_row, snapshot_from_row, to_i64,
 };
 use crate::entity::{
-    creator, creator_niche, creator_score, follower_sample, metric_snapshot, post, score_queue,
+    creator, creator_score, follower_sample, metric_snapshot, post, score_detail, score_queue,
 };
 
 /// One creator's score as stored: the columns search uses, and the whole score encoded by the
@@ -157,10 +157,29 @@ fn tier_from_str(raw: &str) -> Result<Tier, StoreError> {
     }
 }
 
-fn record_from_row(
-    row: creator_score::Model,
-    niches: Vec<(String, f64)>,
-) -> Result<ScoreRecord, StoreError> {
+/// "|food:0.81|travel:0.2|" from niches and confidences.
+fn niche_tags(niches: &[(String, f64)]) -> String {
+    let mut tags = String::from("|");
+    for (niche, confidence) in niches {
+        let _ = write!(tags, "{niche}:{confidence}|");
+    }
+    tags
+}
+
+fn parse_niche_tags(tags: &str) -> Result<Vec<(String, f64)>, StoreError> {
+    tags.split('|')
+        .filter(|t| !t.is_empty())
+        .map(|tag| {
+            let corrupt = || StoreError::Corrupt(format!("creator_scores.niche_tags: {tag:?}"));
+            let (niche, confidence) = tag.split_once(':').ok_or_else(corrupt)?;
+            let confidence = confidence.parse::<f64>().map_err(|_| corrupt())?;
+            Ok((niche.to_owned(), confidence))
+        })
+        .collect()
+}
+
+fn record_from_row(row: creator_score::Model, detail: Vec<u8>) -> Result<ScoreRecord, StoreError> {
+    let niches = parse_niche_tags(&row.niche_tags)?;
     Ok(ScoreRecord {
         creator_id: row.creator_id,
         platform: row
@@ -182,7 +201,7 @@ fn record_from_row(
         post_price: row.post_price,
         value: row.value,
         expected_engagements: row.expected_engagements,
-        detail: row.detail,
+        detail,
         model_version: row.model_version,
         computed_at: row.computed_at,
     })
@@ -424,6 +443,7 @@ impl ScoreRepo<'_> {
                 country: Set(r.country.clone()),
                 language: Set(r.language.clone()),
                 primary_niche: Set(r.primary_niche.clone()),
+                niche_tags: Set(niche_tags(&r.niches)),
                 definition_id: Set(r.definition_id.clone()),
                 median_rate: Set(r.median_rate),
                 percentile: Set(r.percentile),
@@ -432,7 +452,6 @@ impl ScoreRepo<'_> {
                 post_price: Set(r.post_price),
                 value: Set(r.value),
                 expected_engagements: Set(r.expected_engagements),
-                detail: Set(r.detail.clone()),
                 model_version: Set(r.model_version.clone()),
                 computed_at: Set(r.computed_at),
             }))
@@ -445,6 +464,7 @@ impl ScoreRepo<'_> {
                         creator_score::Column::Country,
                         creator_score::Column::Language,
                         creator_score::Column::PrimaryNiche,
+                        creator_score::Column::NicheTags,
                         creator_score::Column::DefinitionId,
                         creator_score::Column::MedianRate,
                         creator_score::Column::Percentile,
@@ -453,7 +473,6 @@ impl ScoreRepo<'_> {
                         creator_score::Column::PostPrice,
                         creator_score::Column::Value,
                         creator_score::Column::ExpectedEngagements,
-                        creator_score::Column::Detail,
                         creator_score::Column::ModelVersion,
                         creator_score::Column::ComputedAt,
                     ])
@@ -461,55 +480,30 @@ impl ScoreRepo<'_> {
             )
             .exec_without_returning(&txn)
             .await?;
-            creator_niche::Entity::delete_many()
-                .filter(creator_niche::Column::CreatorId.is_in(chunk.iter().map(|r| r.creator_id)))
-                .exec(&txn)
-                .await?;
-            let niches: Vec<creator_niche::ActiveModel> = chunk
-                .iter()
-                .flat_map(|r| {
-                    r.niches
-                        .iter()
-                        .map(|(niche, confidence)| creator_niche::ActiveModel {
-                            creator_id: Set(r.creator_id),
-                            niche: Set(niche.clone()),
-                            confidence: Set(*confidence),
-                        })
-                })
-                .collect();
-            if !niches.is_empty() {
-                creator_niche::Entity::insert_many(niches)
-                    .on_conflict(
-                        OnConflict::columns([
-                            creator_niche::Column::CreatorId,
-                            creator_niche::Column::Niche,
-                        ])
-                        .update_column(creator_niche::Column::Confidence)
-                        .to_owned(),
-                    )
-                    .exec_without_returning(&txn)
-                    .await?;
-            }
+            score_detail::Entity::insert_many(chunk.iter().map(|r| score_detail::ActiveModel {
+                creator_id: Set(r.creator_id),
+                detail: Set(r.detail.clone()),
+            }))
+            .on_conflict(
+                OnConflict::column(score_detail::Column::CreatorId)
+                    .update_column(score_detail::Column::Detail)
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
         }
         txn.commit().await?;
         Ok(())
     }
 
-    async fn niches_of(&self, ids: &[i64]) -> Result<HashMap<i64, Vec<(String, f64)>>, StoreError> {
-        let mut by: HashMap<i64, Vec<(String, f64)>> = HashMap::new();
-        for row in creator_niche::Entity::find()
-            .filter(creator_niche::Column::CreatorId.is_in(ids.iter().copied()))
+    async fn details_of(&self, ids: &[i64]) -> Result<HashMap<i64, Vec<u8>>, StoreError> {
+        Ok(score_detail::Entity::find()
+            .filter(score_detail::Column::CreatorId.is_in(ids.iter().copied()))
             .all(self.db)
             .await?
-        {
-            by.entry(row.creator_id)
-                .or_default()
-                .push((row.niche, row.confidence));
-        }
-        for niches in by.values_mut() {
-            niches.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        }
-        Ok(by)
+            .into_iter()
+            .map(|row| (row.creator_id, row.detail))
+            .collect())
     }
 
     /// A creator's stored score.
@@ -520,12 +514,12 @@ impl ScoreRepo<'_> {
         else {
             return Ok(None);
         };
-        let niches = self
-            .niches_of(&[creator_id])
+        let detail = self
+            .details_of(&[creator_id])
             .await?
             .remove(&creator_id)
             .unwrap_or_default();
-        record_from_row(row, niches).map(Some)
+        record_from_row(row, detail).map(Some)
     }
 
     /// The scored population under the given engagement definitions, for peer ranking.
@@ -595,15 +589,18 @@ impl ScoreRepo<'_> {
             select = select.filter(C::PostPrice.lte(max));
         }
         if !query.niches.is_empty() {
-            select = select.filter(
-                C::CreatorId.in_subquery(
-                    sea_orm::sea_query::Query::select()
-                        .column(creator_niche::Column::CreatorId)
-                        .from(creator_niche::Entity)
-                        .and_where(creator_niche::Column::Niche.is_in(query.niches.iter().cloned()))
-                        .to_owned(),
-                ),
-            );
+            // Walked in sort order, each row is tested until the page is full (see the
+            // migration on `niche_tags`).
+            let contains = match self.db.get_database_backend() {
+                // PostgreSQL custom expressions number their values; SQLite ones use "?".
+                sea_orm::DbBackend::Postgres => "strpos(creator_scores.niche_tags, $1) > 0",
+                _ => "instr(creator_scores.niche_tags, ?) > 0",
+            };
+            let mut any = sea_orm::Condition::any();
+            for niche in &query.niches {
+                any = any.add(Expr::cust_with_values(contains, [format!("|{niche}:")]));
+            }
+            select = select.filter(any);
         }
         if let Some((key, id)) = query.after {
             let key_value: Value = if query.sort == SearchSort::Followers {
@@ -628,7 +625,7 @@ impl ScoreRepo<'_> {
             .all(self.db)
             .await?;
         let ids: Vec<i64> = rows.iter().map(|r| r.creator_id).collect();
-        let mut niches = self.niches_of(&ids).await?;
+        let mut details = self.details_of(&ids).await?;
         let creators: HashMap<i64, creator::Model> = creator::Entity::find()
             .filter(creator::Column::Id.is_in(ids.iter().copied()))
             .all(self.db)
@@ -656,7 +653,7 @@ impl ScoreRepo<'_> {
                 .ok_or_else(|| StoreError::Corrupt(format!("score of unknown creator {id}")))?;
             let (platform, handle) = parse_key(creator)?;
             hits.push(SearchHit {
-                score: record_from_row(row, niches.remove(&id).unwrap_or_default())?,
+                score: record_from_row(row, details.remove(&id).unwrap_or_default())?,
                 profile: profile_from_row(creator, platform, handle.clone())?,
                 handle,
                 stored_posts: counts

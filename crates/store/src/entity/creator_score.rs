@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
-/// The current score of a creator: the columns search filters and sorts on, and the whole score
-/// as the scoring service encoded it.
+/// The current score of a creator: the columns search filters and sorts on (the encoded score
+/// is in `score_details`).
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "creator_scores")]
 pub struct Model {
@@ -13,6 +13,8 @@ pub struct Model {
     pub country: Option<String>,
     pub language: Option<String>,
     pub primary_niche: String,
+    /// "|food:0.81|travel:0.2|".
+    pub niche_tags: String,
     pub definition_id: String,
     pub median_rate: f64,
     /// 0 when engagement could not be ranked.
@@ -22,7 +24,6 @@ pub struct Model {
     pub post_price: f64,
     pub value: f64,
     pub expected_engagements: f64,
-    pub detail: Vec<u8>,
     pub model_version: String,
     pub computed_at: ChronoDateTimeUtc,
 }

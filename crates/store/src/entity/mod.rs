@@ -2,11 +2,11 @@
 
 pub mod audience_sketch;
 pub mod creator;
-pub mod creator_niche;
 pub mod creator_score;
 pub mod dead_letter;
 pub mod follower_sample;
 pub mod ingest_job;
 pub mod metric_snapshot;
 pub mod post;
+pub mod score_detail;
 pub mod score_queue;

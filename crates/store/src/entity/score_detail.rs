@@ -1,14 +1,12 @@
 use sea_orm::entity::prelude::*;
 
-/// A niche a creator's current score found.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-#[sea_orm(table_name = "creator_niches")]
+/// A creator's current score, whole, as the scoring service encoded it.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "score_details")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub creator_id: i64,
-    #[sea_orm(primary_key, auto_increment = false)]
-    pub niche: String,
-    pub confidence: f64,
+    pub detail: Vec<u8>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
