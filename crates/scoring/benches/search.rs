@@ -37,7 +37,7 @@ fn account(i: u64, now: chrono::DateTime<Utc>) -> AccountData {
     let rate = 0.004 + ((i * 104_729) % 1_000) as f64 / 20_000.0;
     AccountData {
         profile: Profile {
-            platform: if i % 7 == 0 {
+            platform: if i.is_multiple_of(7) {
                 Platform::TikTok
             } else {
                 Platform::Instagram
@@ -53,7 +53,7 @@ fn account(i: u64, now: chrono::DateTime<Utc>) -> AccountData {
             is_private: false,
             has_profile_picture: true,
             country: Some(COUNTRIES[(i % 5) as usize].to_owned()),
-            language: Some(if i % 3 == 0 { "de" } else { "en" }.to_owned()),
+            language: Some(if i.is_multiple_of(3) { "de" } else { "en" }.to_owned()),
             categories: vec![],
             observed_at: now,
         },

@@ -610,7 +610,7 @@ async fn changes_queue_a_rescoring_that_a_concurrent_change_keeps_due() {
             at(2),
         );
         creators
-            .upsert_posts(&[anna.clone()], at(2))
+            .upsert_posts(std::slice::from_ref(&anna), at(2))
             .await
             .expect("post");
         scores.finish(&due).await.expect("finish");
