@@ -79,6 +79,10 @@ impl Application {
         let mut rescorer = None;
         if role.runs(Role::Scoring) {
             let engine = engine(&settings)?;
+            // Rank against what is stored from the first call; the rescorer keeps it current.
+            if let Err(error) = engine.refresh_peers(&store).await {
+                tracing::warn!(%error, "could not build the peer index; ranking by priors for now");
+            }
             if settings.scoring.rescore.enabled {
                 rescorer = Some(Rescorer::new(
                     store.clone(),

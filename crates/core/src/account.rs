@@ -322,9 +322,21 @@ pub fn country_code(raw: &str) -> Result<String, ValidationError> {
 }
 
 /// Parses a count that must not be negative.
+/// The largest count accepted: far above any real account or post (the most-viewed videos
+/// have some 10^10 views), small enough that every count is exact as a float.
+pub const MAX_COUNT: u64 = 1_000_000_000_000;
+
+/// A count from the wire: not negative, not absurd.
 pub fn parse_count(raw: i64) -> Result<u64, ValidationError> {
-    u64::try_from(raw)
-        .map_err(|_| ValidationError::new("", format!("must not be negative (got {raw})")))
+    let count = u64::try_from(raw)
+        .map_err(|_| ValidationError::new("", format!("must not be negative (got {raw})")))?;
+    if count > MAX_COUNT {
+        return Err(ValidationError::new(
+            "",
+            format!("{count} is not a plausible count (at most {MAX_COUNT})"),
+        ));
+    }
+    Ok(count)
 }
 
 #[cfg(test)]

@@ -17,6 +17,8 @@ pub mod audience;
 pub mod authenticity;
 pub mod engagement;
 pub mod error;
+#[cfg(test)]
+mod fixtures;
 pub mod follower;
 pub mod niche;
 pub mod peers;

@@ -349,6 +349,11 @@ pub struct NicheMatch {
     pub evidence: f64,
 }
 
+/// The longest niche id (what storage keeps).
+pub const MAX_NICHE_ID: usize = 64;
+/// The most niches kept per creator (what storage keeps).
+pub const MAX_NICHES_PER_CREATOR: usize = 10;
+
 /// Keywords shorter than this match only whole hashtags and words.
 const MIN_PARTIAL_KEYWORD: usize = 4;
 
@@ -389,12 +394,19 @@ impl NicheClassifier {
                 "must be between 0 and 1",
             ));
         }
+        if config.max_niches == 0 || config.max_niches > MAX_NICHES_PER_CREATOR {
+            return Err(ValidationError::new(
+                "niches.max_niches",
+                format!("must be between 1 and {MAX_NICHES_PER_CREATOR}"),
+            ));
+        }
         let mut keywords = Vec::new();
         let mut patterns = Vec::new();
         let mut ids = std::collections::BTreeSet::new();
         for (index, niche) in config.niches.iter().enumerate() {
             let field = format!("niches.niches[{index}]");
             let valid_id = !niche.id.is_empty()
+                && niche.id.len() <= MAX_NICHE_ID
                 && niche
                     .id
                     .chars()
@@ -402,7 +414,10 @@ impl NicheClassifier {
             if !valid_id {
                 return Err(ValidationError::new(
                     format!("{field}.id"),
-                    format!("{:?} must be lowercase snake case", niche.id),
+                    format!(
+                        "{:?} must be lowercase snake case of at most {MAX_NICHE_ID} characters",
+                        niche.id
+                    ),
                 ));
             }
             if !ids.insert(niche.id.as_str()) {
@@ -547,48 +562,19 @@ impl NicheClassifier {
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
-
     use super::*;
-    use crate::account::{ContentFormat, Handle, Platform};
+    use crate::fixtures::march;
 
     fn profile(bio: &str, categories: &[&str]) -> Profile {
         Profile {
-            platform: Platform::Instagram,
-            handle: Handle::parse("someone").expect("valid handle"),
-            external_id: None,
-            display_name: String::new(),
             bio: bio.to_owned(),
-            followers: 20_000,
-            following: 300,
-            media_count: 100,
-            verified: false,
-            is_private: false,
-            has_profile_picture: true,
-            country: None,
-            language: None,
             categories: categories.iter().map(|c| (*c).to_owned()).collect(),
-            observed_at: Utc::now(),
+            ..crate::fixtures::profile("someone", 20_000, 300)
         }
     }
 
     fn post(caption: &str) -> Post {
-        Post {
-            external_id: caption.to_owned(),
-            posted_at: Utc::now(),
-            format: ContentFormat::Post,
-            likes: None,
-            comments: None,
-            shares: None,
-            saves: None,
-            views: None,
-            caption: caption.to_owned(),
-            hashtags: vec![],
-            mentions: vec![],
-            paid_partnership: false,
-            url: None,
-        }
-        .with_tags_from_caption()
+        crate::fixtures::post(caption, march(1), caption)
     }
 
     fn classifier() -> NicheClassifier {

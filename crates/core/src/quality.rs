@@ -399,29 +399,14 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
-    use crate::account::{Handle, Platform, ReportedAverages};
+    use crate::account::ReportedAverages;
     use crate::engagement::{EngagementDefinition, summarize};
+    use crate::fixtures::march;
 
     fn profile(followers: u64, following: u64, day: u32) -> Profile {
         Profile {
-            platform: Platform::Instagram,
-            handle: Handle::parse("someone").expect("valid handle"),
-            external_id: None,
-            display_name: String::new(),
-            bio: String::new(),
-            followers,
-            following,
-            media_count: 100,
-            verified: false,
-            is_private: false,
-            has_profile_picture: true,
-            country: None,
-            language: None,
-            categories: vec![],
-            observed_at: Utc
-                .with_ymd_and_hms(2026, 3, day, 0, 0, 0)
-                .single()
-                .expect("valid date"),
+            observed_at: march(day),
+            ..crate::fixtures::profile("someone", followers, following)
         }
     }
 

@@ -511,57 +511,28 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::account::{ContentFormat, Handle, Platform, Profile};
+    use crate::account::Profile;
 
     fn account(followers: u64) -> AccountData {
-        let observed_at = Utc
-            .with_ymd_and_hms(2026, 3, 1, 0, 0, 0)
-            .single()
-            .expect("valid date");
         AccountData {
             profile: Profile {
-                platform: Platform::Instagram,
-                handle: Handle::parse("chef.anna").expect("valid handle"),
-                external_id: None,
                 display_name: "Anna".to_owned(),
-                bio: String::new(),
-                followers,
-                following: 300,
                 media_count: 40,
-                verified: false,
-                is_private: false,
-                has_profile_picture: true,
-                country: None,
-                language: None,
-                categories: vec![],
-                observed_at,
+                ..crate::fixtures::profile("chef.anna", followers, 300)
             },
             snapshots: vec![],
             posts: (1..=3)
                 .map(|day| {
+                    let posted_at = Utc
+                        .with_ymd_and_hms(2026, 2, day, 0, 0, 0)
+                        .single()
+                        .expect("valid date");
+                    let caption = if day == 1 { "new recipe #Ad" } else { "" };
                     Post {
-                        external_id: format!("p{day}"),
-                        posted_at: Utc
-                            .with_ymd_and_hms(2026, 2, day, 0, 0, 0)
-                            .single()
-                            .expect("valid date"),
-                        format: ContentFormat::Post,
                         likes: Some(480),
                         comments: Some(20),
-                        shares: None,
-                        saves: None,
-                        views: None,
-                        caption: if day == 1 {
-                            "new recipe #Ad".to_owned()
-                        } else {
-                            String::new()
-                        },
-                        hashtags: vec![],
-                        mentions: vec![],
-                        paid_partnership: false,
-                        url: None,
+                        ..crate::fixtures::post(&format!("p{day}"), posted_at, caption)
                     }
-                    .with_tags_from_caption()
                 })
                 .collect(),
             follower_sample: vec![],

@@ -178,7 +178,11 @@ async fn main() {
                 &score,
             ));
         }
-        store.scores().save(&records).await.expect("save scores");
+        store
+            .scores()
+            .save(&records, &[])
+            .await
+            .expect("save scores");
     }
     let due = store.scores().claim(u64::MAX >> 1).await.expect("claim");
     store.scores().finish(&due).await.expect("clear the queue");

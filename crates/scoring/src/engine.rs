@@ -15,6 +15,10 @@ use resonance_core::{
 use resonance_proto::convert;
 use resonance_store::{ScoreRecord, ScoringInput, Store, StoreError};
 
+/// The definition id stored for a score without measured engagement (no posts with counts, no
+/// reported averages): such scores are left out of the peer population.
+pub const UNMEASURED: &str = "unmeasured";
+
 /// The model with what it scores against.
 #[derive(Debug)]
 pub struct Engine {
@@ -130,14 +134,20 @@ impl Engine {
             followers: score.followers,
             tier: score.tier,
             country,
-            language,
+            // BCP 47 tags compare without case; search lowercases its filter too.
+            language: language.map(|tag| tag.to_ascii_lowercase()),
             primary_niche: score.peer_group.niche.clone(),
             niches: score
                 .niches
                 .iter()
                 .map(|n| (n.id.clone(), n.confidence))
                 .collect(),
-            definition_id: score.engagement.definition_id.clone(),
+            // An account with no measured engagement must not join the peer population.
+            definition_id: if score.peer.is_some() {
+                score.engagement.definition_id.clone()
+            } else {
+                UNMEASURED.to_owned()
+            },
             median_rate: score.engagement.median_rate,
             percentile: score.peer.as_ref().map_or(0.0, |p| p.percentile),
             authenticity: score.authenticity.score,

@@ -104,6 +104,9 @@ impl Rescorer {
             return Ok(Round::default());
         }
         let ids: Vec<i64> = entries.iter().map(|e| e.creator_id).collect();
+        // Taken before the data is read: of two rescorers that scored one creator, the one that
+        // read later wins when both save.
+        let now = Utc::now();
         let inputs = scores
             .load_inputs(
                 &ids,
@@ -111,7 +114,6 @@ impl Rescorer {
                 self.config.followers_per_creator,
             )
             .await?;
-        let now = Utc::now();
         let engine = Arc::clone(&self.engine);
         // Scoring is CPU work: keep it off the request threads.
         let records = tokio::task::spawn_blocking(move || {
@@ -131,7 +133,9 @@ impl Rescorer {
         })
         .await
         .map_err(|e| StoreError::Corrupt(format!("scoring task failed: {e}")))?;
-        scores.save(&records).await?;
+        let scored: std::collections::HashSet<i64> = records.iter().map(|r| r.creator_id).collect();
+        let unscorable: Vec<i64> = ids.into_iter().filter(|id| !scored.contains(id)).collect();
+        scores.save(&records, &unscorable).await?;
         scores.finish(&entries).await?;
         Ok(Round {
             claimed: entries.len(),
@@ -141,6 +145,7 @@ impl Rescorer {
 
     /// Scores until nothing is due; returns the total. For commands and tests.
     pub async fn drain(&self) -> Result<Round, StoreError> {
+        self.engine.refresh_peers(&self.store).await?;
         let mut total = Round::default();
         loop {
             let round = self.round().await?;
@@ -156,11 +161,12 @@ impl Rescorer {
     /// Runs until `shutdown` resolves. Errors (a database outage) are logged and retried.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
+        // The population at the last full pass; unknown until the index is first built.
         let mut baseline = match self.engine.refresh_peers(&self.store).await {
-            Ok(size) => size,
+            Ok(size) => Some(size),
             Err(error) => {
                 tracing::warn!(%error, "could not build the peer index; retrying");
-                0
+                None
             }
         };
         let mut last_refresh = tokio::time::Instant::now();
@@ -186,23 +192,22 @@ impl Rescorer {
             if drained || last_refresh.elapsed() >= self.config.peer_refresh {
                 busy = !idle;
                 last_refresh = tokio::time::Instant::now();
-                match self.engine.refresh_peers(&self.store).await {
-                    Ok(size)
-                        if size
-                            >= 2 * baseline.max(self.engine.model().peer_config().min_peers) =>
-                    {
+                let min_peers = self.engine.model().peer_config().min_peers;
+                match (self.engine.refresh_peers(&self.store).await, baseline) {
+                    (Ok(size), None) => baseline = Some(size),
+                    (Ok(size), Some(previous)) if size >= 2 * previous.max(min_peers) => {
                         tracing::info!(
                             population = size,
-                            previous = baseline,
+                            previous,
                             "the scored population doubled; ranking everyone again"
                         );
-                        baseline = size;
+                        baseline = Some(size);
                         if let Err(error) = self.store.scores().enqueue_all(Utc::now()).await {
                             tracing::warn!(%error, "could not queue a full rescoring");
                         }
                     }
-                    Ok(_) => {}
-                    Err(error) => tracing::warn!(%error, "could not rebuild the peer index"),
+                    (Ok(_), Some(_)) => {}
+                    (Err(error), _) => tracing::warn!(%error, "could not rebuild the peer index"),
                 }
             }
             if idle {

@@ -194,8 +194,19 @@ pub fn query(
     let languages = request
         .languages
         .iter()
-        .map(|l| l.trim().to_owned())
-        .collect();
+        .enumerate()
+        .map(|(i, l)| {
+            let tag = l.trim().to_ascii_lowercase();
+            if tag.is_empty() || tag.len() > 35 {
+                Err(ValidationError::new(
+                    format!("languages[{i}]"),
+                    format!("{l:?} is not a BCP 47 language tag"),
+                ))
+            } else {
+                Ok(tag)
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let max_post_price = request
         .max_post_price
         .as_ref()

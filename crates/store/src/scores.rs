@@ -207,6 +207,13 @@ fn record_from_row(row: creator_score::Model, detail: Vec<u8>) -> Result<ScoreRe
     })
 }
 
+/// A time as the databases keep it (PostgreSQL: microseconds), so that what is written compares
+/// equal to what is read back.
+fn stored_time(at: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::SubsecRound as _;
+    at.trunc_subsecs(6)
+}
+
 /// Marks creators as due for rescoring, inside the caller's transaction.
 pub(crate) async fn mark_dirty<C: ConnectionTrait>(
     db: &C,
@@ -217,9 +224,13 @@ pub(crate) async fn mark_dirty<C: ConnectionTrait>(
     ids.sort_unstable();
     ids.dedup();
     for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+        // A new mark starts at the time in microseconds and a repeat adds one: a mark made
+        // after an earlier one was cleared never has that one's version, so a rescorer still
+        // holding the old version cannot clear the new mark.
+        let first_version = now.timestamp_micros();
         score_queue::Entity::insert_many(chunk.iter().map(|id| score_queue::ActiveModel {
             creator_id: Set(*id),
-            version: Set(1),
+            version: Set(first_version),
             enqueued_at: Set(now),
         }))
         .on_conflict(
@@ -424,9 +435,15 @@ impl ScoreRepo<'_> {
         Ok(inputs)
     }
 
-    /// Stores scores, replacing the creators' previous ones and niches.
-    pub async fn save(&self, records: &[ScoreRecord]) -> Result<(), StoreError> {
-        if records.is_empty() {
+    /// Stores scores, replacing the creators' previous ones unless those were computed later
+    /// (by another rescorer that read newer data), and removes the scores of `unscorable`
+    /// creators (their data no longer allows a score).
+    pub async fn save(
+        &self,
+        records: &[ScoreRecord],
+        unscorable: &[i64],
+    ) -> Result<(), StoreError> {
+        if records.is_empty() && unscorable.is_empty() {
             return Ok(());
         }
         let mut sorted: Vec<&ScoreRecord> = records.iter().collect();
@@ -453,7 +470,7 @@ impl ScoreRepo<'_> {
                 value: Set(r.value),
                 expected_engagements: Set(r.expected_engagements),
                 model_version: Set(r.model_version.clone()),
-                computed_at: Set(r.computed_at),
+                computed_at: Set(stored_time(r.computed_at)),
             }))
             .on_conflict(
                 OnConflict::column(creator_score::Column::CreatorId)
@@ -476,21 +493,52 @@ impl ScoreRepo<'_> {
                         creator_score::Column::ModelVersion,
                         creator_score::Column::ComputedAt,
                     ])
+                    .action_and_where(Expr::cust(
+                        "excluded.computed_at >= creator_scores.computed_at",
+                    ))
                     .to_owned(),
             )
             .exec_without_returning(&txn)
             .await?;
-            score_detail::Entity::insert_many(chunk.iter().map(|r| score_detail::ActiveModel {
-                creator_id: Set(r.creator_id),
-                detail: Set(r.detail.clone()),
-            }))
-            .on_conflict(
-                OnConflict::column(score_detail::Column::CreatorId)
-                    .update_column(score_detail::Column::Detail)
-                    .to_owned(),
-            )
-            .exec_without_returning(&txn)
-            .await?;
+            // The detail follows the row: written where the row now holds this computation.
+            let ids: Vec<i64> = chunk.iter().map(|r| r.creator_id).collect();
+            let current: Vec<(i64, DateTime<Utc>)> = creator_score::Entity::find()
+                .select_only()
+                .column(creator_score::Column::CreatorId)
+                .column(creator_score::Column::ComputedAt)
+                .filter(creator_score::Column::CreatorId.is_in(ids))
+                .into_tuple()
+                .all(&txn)
+                .await?;
+            let current: HashMap<i64, DateTime<Utc>> = current.into_iter().collect();
+            let details: Vec<score_detail::ActiveModel> = chunk
+                .iter()
+                .filter(|r| current.get(&r.creator_id) == Some(&stored_time(r.computed_at)))
+                .map(|r| score_detail::ActiveModel {
+                    creator_id: Set(r.creator_id),
+                    detail: Set(r.detail.clone()),
+                })
+                .collect();
+            if !details.is_empty() {
+                score_detail::Entity::insert_many(details)
+                    .on_conflict(
+                        OnConflict::column(score_detail::Column::CreatorId)
+                            .update_column(score_detail::Column::Detail)
+                            .to_owned(),
+                    )
+                    .exec_without_returning(&txn)
+                    .await?;
+            }
+        }
+        for chunk in unscorable.chunks(ROWS_PER_STATEMENT) {
+            score_detail::Entity::delete_many()
+                .filter(score_detail::Column::CreatorId.is_in(chunk.iter().copied()))
+                .exec(&txn)
+                .await?;
+            creator_score::Entity::delete_many()
+                .filter(creator_score::Column::CreatorId.is_in(chunk.iter().copied()))
+                .exec(&txn)
+                .await?;
         }
         txn.commit().await?;
         Ok(())

@@ -671,10 +671,10 @@ async fn search_filters_on_niches_and_pages_by_seek() {
                 )
             })
             .collect();
-        store.scores().save(&records).await.expect("save");
+        store.scores().save(&records, &[]).await.expect("save");
         store
             .scores()
-            .save(&records[..3])
+            .save(&records[..3], &[])
             .await
             .expect("save again");
         let mut query = resonance_store::SearchQuery {

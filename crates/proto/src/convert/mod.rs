@@ -51,12 +51,16 @@ pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
 /// An amount as Money: whole units and nanos with the same sign, rounded to the nano.
 pub fn money(amount: f64, currency: &str) -> pb::Money {
     let amount = if amount.is_finite() { amount } else { 0.0 };
-    let units = amount.trunc();
-    let nanos = ((amount - units) * 1e9).round();
+    // Round once, on the total: rounding the fraction alone could give 1,000,000,000 nanos.
+    let total = (amount * 1e9).round() as i128;
     pb::Money {
         currency_code: currency.to_owned(),
-        units: units as i64,
-        nanos: nanos as i32,
+        units: i64::try_from(total / 1_000_000_000).unwrap_or(if total < 0 {
+            i64::MIN
+        } else {
+            i64::MAX
+        }),
+        nanos: (total % 1_000_000_000) as i32,
     }
 }
 
@@ -172,6 +176,21 @@ pub(crate) fn non_empty(value: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn money_rounds_to_whole_nanos_of_one_sign() {
+        let cases = [
+            (2.999_999_999_6, (3, 0)),
+            (12.5, (12, 500_000_000)),
+            (-0.25, (0, -250_000_000)),
+            (f64::NAN, (0, 0)),
+        ];
+        for (amount, (units, nanos)) in cases {
+            let value = money(amount, "USD");
+            assert_eq!((value.units, value.nanos), (units, nanos), "{amount}");
+            assert!(money_amount(&value, "usd").is_ok());
+        }
+    }
 
     #[test]
     fn timestamps_round_trip_to_the_microsecond_and_bad_nanos_are_named() {
