@@ -63,7 +63,8 @@ fn niche(id: &str, name: &str, keywords: &[&str]) -> NicheDefinition {
 
 impl Default for NicheConfig {
     /// The product brief's niches (health and wellness, food, entrepreneurship, fashion and
-    /// beauty) and the other common verticals of influencer marketplaces.
+    /// beauty) and the other common verticals of influencer marketplaces, covering the
+    /// categories of HypeAuditor's exports.
     fn default() -> Self {
         Self {
             niches: vec![
@@ -100,6 +101,8 @@ impl Default for NicheConfig {
                         "pilates",
                         "personaltrainer",
                         "fit",
+                        "trainer",
+                        "coach",
                     ],
                 ),
                 niche(
@@ -308,6 +311,8 @@ impl Default for NicheConfig {
                         "cinema",
                         "entertainment",
                         "celebrity",
+                        "shows",
+                        "tv",
                     ],
                 ),
                 niche(
@@ -325,6 +330,41 @@ impl Default for NicheConfig {
                         "books",
                         "booktok",
                         "bookstagram",
+                        "literature",
+                        "journalism",
+                        "news",
+                    ],
+                ),
+                niche(
+                    "lifestyle",
+                    "Lifestyle",
+                    &["lifestyle", "dailylife", "vlog", "everyday", "luxury"],
+                ),
+                niche(
+                    "automotive",
+                    "Cars & motorbikes",
+                    &[
+                        "cars",
+                        "carsofinstagram",
+                        "motorbike",
+                        "motorcycle",
+                        "automotive",
+                        "motorsport",
+                        "supercar",
+                        "formula1",
+                    ],
+                ),
+                niche(
+                    "photography",
+                    "Photography & nature",
+                    &[
+                        "photography",
+                        "photographer",
+                        "landscape",
+                        "nature",
+                        "wildlife",
+                        "portrait",
+                        "photooftheday",
                     ],
                 ),
             ],
@@ -625,5 +665,31 @@ mod tests {
         let mut config = NicheConfig::default();
         config.niches[2].id = config.niches[0].id.clone();
         assert!(NicheClassifier::new(&config).is_err());
+    }
+}
+#[cfg(test)]
+mod hypeauditor_categories {
+    use super::*;
+
+    #[test]
+    fn export_categories_have_niches() {
+        let classifier = NicheClassifier::new(&NicheConfig::default()).expect("valid");
+        for (category, niche) in [
+            ("Lifestyle", "lifestyle"),
+            ("Cars & Motorbikes", "automotive"),
+            ("Shows", "entertainment"),
+            ("Trainers & Coaches", "fitness"),
+        ] {
+            let profile = Profile {
+                categories: vec![category.to_owned()],
+                ..crate::fixtures::profile("someone", 20_000, 300)
+            };
+            let found = classifier.classify(&profile, &[]);
+            assert_eq!(
+                found.first().map(|n| n.id.as_str()),
+                Some(niche),
+                "{category}: {found:?}"
+            );
+        }
     }
 }
