@@ -15,12 +15,37 @@ use std::time::Duration;
 use resonance_cli::app::{Application, Role};
 use resonance_cli::config::Settings;
 use resonance_cli::server::{ShutdownTrigger, shutdown_channel};
+use resonance_proto::tonic::metadata::MetadataValue;
+use resonance_proto::tonic::service::interceptor::InterceptedService;
 use resonance_proto::tonic::transport::{Channel, Endpoint};
-use resonance_store::Store;
+use resonance_proto::tonic::{Request, Status};
 use resonance_store::testing::{Backend, TestDatabase};
+use resonance_store::{BrandId, Store};
 use tokio::task::JoinHandle;
 
 pub use resonance_store::testing::backends;
+
+/// Adds a brand's API key to every call.
+#[derive(Debug, Clone)]
+pub struct WithKey(MetadataValue<resonance_proto::tonic::metadata::Ascii>);
+
+impl WithKey {
+    pub fn new(key: &str) -> anyhow::Result<Self> {
+        Ok(Self(format!("Bearer {key}").parse()?))
+    }
+}
+
+impl resonance_proto::tonic::service::Interceptor for WithKey {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        request
+            .metadata_mut()
+            .insert("authorization", self.0.clone());
+        Ok(request)
+    }
+}
+
+/// A channel whose calls carry a brand's API key.
+pub type KeyedChannel = InterceptedService<Channel, WithKey>;
 
 /// A running application for one test.
 #[derive(Debug)]
@@ -29,6 +54,9 @@ pub struct TestApp {
     pub roster: SocketAddr,
     pub ingest: SocketAddr,
     pub store: Store,
+    /// A brand created for the test, and its API key, which [`TestApp::channel`] sends.
+    pub brand: BrandId,
+    pub api_key: String,
     trigger: ShutdownTrigger,
     running: JoinHandle<anyhow::Result<()>>,
     database: TestDatabase,
@@ -64,6 +92,10 @@ impl TestApp {
         let (scoring, roster, ingest) =
             (address("scoring")?, address("roster")?, address("ingest")?);
         let store = app.store().clone();
+        let (brand, key) = store
+            .brands()
+            .create("test brand", chrono::Utc::now())
+            .await?;
         let (trigger, shutdown) = shutdown_channel();
         let running = tokio::spawn(app.run_until_stopped(shutdown));
         Ok(Self {
@@ -71,14 +103,25 @@ impl TestApp {
             roster,
             ingest,
             store,
+            brand: brand.id,
+            api_key: key.secret,
             trigger,
             running,
             database,
         })
     }
 
-    /// A channel to one of the servers (they are listening already: no waiting needed).
-    pub async fn channel(&self, addr: SocketAddr) -> anyhow::Result<Channel> {
+    /// A channel to one of the servers whose calls carry the test brand's key (the servers
+    /// are listening already: no waiting needed).
+    pub async fn channel(&self, addr: SocketAddr) -> anyhow::Result<KeyedChannel> {
+        Ok(InterceptedService::new(
+            self.bare_channel(addr).await?,
+            WithKey::new(&self.api_key)?,
+        ))
+    }
+
+    /// A channel without credentials.
+    pub async fn bare_channel(&self, addr: SocketAddr) -> anyhow::Result<Channel> {
         Ok(Endpoint::from_shared(format!("http://{addr}"))?
             .connect_timeout(Duration::from_secs(5))
             .connect()

@@ -22,8 +22,7 @@ use resonance_proto::scoring::{
     StreamScoreAccountsRequest, get_creator_request, stream_score_accounts_response,
 };
 use resonance_proto::tonic::Code;
-use resonance_proto::tonic::transport::Channel;
-use resonance_tests::{TestApp, backends};
+use resonance_tests::{KeyedChannel, TestApp, backends};
 
 const NICHES: [(&str, &str); 3] = [
     ("food", "#recipe #foodie dinner tonight"),
@@ -80,7 +79,7 @@ fn score_of(creator: &Creator) -> &resonance_proto::scoring::CreatorScore {
 }
 
 async fn all_pages(
-    scoring: &mut ScoringServiceClient<Channel>,
+    scoring: &mut ScoringServiceClient<KeyedChannel>,
     mut request: SearchCreatorsRequest,
 ) -> Vec<Creator> {
     let mut found = Vec::new();

@@ -14,6 +14,8 @@ use resonance_proto::scoring::scoring_service_server::SERVICE_NAME as SCORING_SE
 use resonance_proto::tonic::service::Routes;
 use resonance_roster::{CampaignApi, RosterApi};
 use resonance_scoring::{Engine, Rescorer, ScoringApi};
+
+use crate::auth::AuthLayer;
 use resonance_store::Store;
 use tokio::task::JoinSet;
 
@@ -77,6 +79,7 @@ impl Application {
         let limit = settings.server.max_message_bytes;
         let mut servers = Vec::new();
         let mut rescorer = None;
+        let auth = AuthLayer::new(store.clone(), settings.auth.cache_ttl);
         if role.runs(Role::Scoring) {
             let engine = engine(&settings)?;
             // Rank against what is stored from the first call; the rescorer keeps it current.
@@ -97,6 +100,7 @@ impl Application {
                     settings.scoring.listen,
                     routes,
                     vec![SCORING_SERVICE],
+                    auth.clone(),
                 )
                 .await?,
             );
@@ -110,6 +114,7 @@ impl Application {
                     settings.roster.listen,
                     routes,
                     vec![ROSTER_SERVICE, CAMPAIGN_SERVICE],
+                    auth.clone(),
                 )
                 .await?,
             );
@@ -122,6 +127,7 @@ impl Application {
                     settings.ingest.listen,
                     routes,
                     vec![INGEST_SERVICE],
+                    auth.clone(),
                 )
                 .await?,
             );

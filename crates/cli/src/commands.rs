@@ -64,6 +64,29 @@ enum Command {
     /// The fake-follower classifier.
     #[command(subcommand)]
     Authenticity(AuthenticityCommand),
+    /// Brands (tenants) and their API keys.
+    #[command(subcommand)]
+    Brand(BrandCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BrandCommand {
+    /// Create a brand; prints its first API key, once.
+    Create {
+        /// The brand's name.
+        name: String,
+    },
+    /// List brands.
+    List,
+    /// List a brand's keys (their first characters; keys are not kept).
+    Keys {
+        /// The brand's id, as `brand list` prints it.
+        brand: i64,
+    },
+    /// Add an API key to a brand (to rotate keys: add, deploy, revoke the old); prints it once.
+    AddKey { brand: i64 },
+    /// Revoke an API key by id; it stops working within `auth.cache_ttl`.
+    Revoke { key: i64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -193,6 +216,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             );
             return Ok(ExitCode::SUCCESS);
         }
+        Command::Brand(command) => return brand(&settings, command).await,
         Command::Config => {
             use std::io::Write as _;
             // A closed pipe (`resonance config | head`) is not an error worth a panic.
@@ -209,6 +233,74 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     let (trigger, shutdown) = shutdown_channel();
     tokio::spawn(on_signals(trigger));
     app.run_until_stopped(shutdown).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn brand(settings: &Settings, command: BrandCommand) -> anyhow::Result<ExitCode> {
+    let store = open_store(settings).await?;
+    let brands = store.brands();
+    let now = chrono::Utc::now();
+    let known = |id: i64| {
+        let brands = store.brands();
+        async move {
+            brands
+                .get(resonance_store::BrandId(id))
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no brand {id}"))
+        }
+    };
+    match command {
+        BrandCommand::Create { name } => {
+            let (brand, key) = brands.create(&name, now).await?;
+            println!("brand {} ({}) created", brand.id.0, brand.name);
+            println!(
+                "api key {} (shown once; only its hash is kept):",
+                key.info.id
+            );
+            println!("{}", key.secret);
+        }
+        BrandCommand::List => {
+            for brand in brands.list().await? {
+                println!(
+                    "{}\t{}\t{}",
+                    brand.id.0,
+                    brand.name,
+                    brand.created_at.to_rfc3339()
+                );
+            }
+        }
+        BrandCommand::Keys { brand } => {
+            let brand = known(brand).await?;
+            for key in brands.keys(brand.id).await? {
+                let state = key.revoked_at.map_or_else(
+                    || "active".to_owned(),
+                    |at| format!("revoked {}", at.to_rfc3339()),
+                );
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    key.id,
+                    key.prefix,
+                    key.created_at.to_rfc3339(),
+                    state
+                );
+            }
+        }
+        BrandCommand::AddKey { brand } => {
+            let brand = known(brand).await?;
+            let key = brands.create_key(brand.id, now).await?;
+            println!(
+                "api key {} for brand {} (shown once):",
+                key.info.id, brand.id.0
+            );
+            println!("{}", key.secret);
+        }
+        BrandCommand::Revoke { key } => {
+            if !brands.revoke(key, now).await? {
+                anyhow::bail!("no active key {key}");
+            }
+            println!("api key {key} revoked");
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

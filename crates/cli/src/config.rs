@@ -19,7 +19,25 @@ pub struct Settings {
     pub scoring: ScoringSettings,
     pub roster: ListenSettings,
     pub ingest: IngestSettings,
+    pub auth: AuthSettings,
     pub telemetry: TelemetrySettings,
+}
+
+/// API-key authentication of every call.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// How long a verified key is remembered: a revoked key stops working within this time.
+    #[serde(with = "humantime_serde")]
+    pub cache_ttl: Duration,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            cache_ttl: Duration::from_secs(30),
+        }
+    }
 }
 
 /// Limits and timeouts every server applies.
@@ -113,6 +131,7 @@ impl Default for Settings {
                 listen: SocketAddr::from(([127, 0, 0, 1], 50052)),
             },
             ingest: IngestSettings::default(),
+            auth: AuthSettings::default(),
             telemetry: TelemetrySettings::default(),
         }
     }

@@ -11,6 +11,7 @@
 )]
 
 pub mod app;
+pub mod auth;
 pub mod authenticity;
 pub mod commands;
 pub mod config;

@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic_health::ServingStatus;
 
+use crate::auth::AuthLayer;
 use crate::config::ServerSettings;
 use crate::limit::ConcurrencyLimitLayer;
 
@@ -48,16 +49,19 @@ pub struct BoundServer {
     addr: SocketAddr,
     routes: Routes,
     service_names: Vec<&'static str>,
+    auth: AuthLayer,
 }
 
 impl BoundServer {
     /// Binds `listen` (port 0 picks a free port) for `routes`, whose gRPC service names are
-    /// `service_names` (reported by the health service).
+    /// `service_names` (reported by the health service); every call but health and reflection
+    /// must pass `auth`.
     pub async fn bind(
         name: &'static str,
         listen: SocketAddr,
         routes: Routes,
         service_names: Vec<&'static str>,
+        auth: AuthLayer,
     ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(listen)
             .await
@@ -69,6 +73,7 @@ impl BoundServer {
             addr,
             routes,
             service_names,
+            auth,
         })
     }
 
@@ -116,7 +121,13 @@ impl BoundServer {
         let router = Server::builder()
             .timeout(settings.request_timeout)
             .max_concurrent_streams(settings.max_concurrent_streams)
-            .layer(ConcurrencyLimitLayer::new(settings.max_concurrent_calls))
+            // Over the limit a call is refused before its key is checked: no database work.
+            .layer(
+                tower::ServiceBuilder::new()
+                    .layer(ConcurrencyLimitLayer::new(settings.max_concurrent_calls))
+                    .layer(self.auth)
+                    .into_inner(),
+            )
             .add_routes(self.routes)
             .add_service(health_service)
             .add_service(reflection_v1)

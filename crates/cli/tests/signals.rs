@@ -45,6 +45,25 @@ fn request() -> ScoreAccountRequest {
 async fn sigterm_under_steady_calls_fails_none_and_exits_within_its_bound() {
     let dir = tempfile::tempdir().expect("tempdir");
     let database = format!("sqlite://{}", dir.path().join("resonance.db").display());
+    // A brand and its key, made the way an operator makes them.
+    let created = Command::new(env!("CARGO_BIN_EXE_resonance"))
+        .args(["brand", "create", "signals"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RESONANCE__DATABASE__URL", &database)
+        .env("RESONANCE__TELEMETRY__FILTER", "warn")
+        .output()
+        .await
+        .expect("brand create runs");
+    assert!(created.status.success(), "{created:?}");
+    let key = String::from_utf8(created.stdout)
+        .expect("utf-8")
+        .lines()
+        .find(|line| line.starts_with("rsn_"))
+        .expect("the key is printed")
+        .to_owned();
+    let authorization: resonance_proto::tonic::metadata::MetadataValue<_> =
+        format!("Bearer {key}").parse().expect("header value");
     let mut child = Command::new(env!("CARGO_BIN_EXE_resonance"))
         .arg("up")
         .env_clear()
@@ -85,7 +104,16 @@ async fn sigterm_under_steady_calls_fails_none_and_exits_within_its_bound() {
     let routing = Arc::new(AtomicBool::new(true));
     let mut clients = Vec::new();
     for _ in 0..4 {
-        let mut client = ScoringServiceClient::new(channel.clone());
+        let authorization = authorization.clone();
+        let mut client = ScoringServiceClient::with_interceptor(
+            channel.clone(),
+            move |mut request: resonance_proto::tonic::Request<()>| {
+                request
+                    .metadata_mut()
+                    .insert("authorization", authorization.clone());
+                Ok(request)
+            },
+        );
         let (ok, failed, routing) = (ok.clone(), failed.clone(), routing.clone());
         clients.push(tokio::spawn(async move {
             while routing.load(Ordering::SeqCst) {

@@ -20,6 +20,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 mod audiences;
+pub mod brands;
 pub mod creators;
 pub mod entity;
 pub mod ingest;
@@ -28,6 +29,7 @@ pub mod scores;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use brands::{ApiKeyInfo, Brand, BrandId, BrandRepo, NewApiKey};
 pub use creators::{CreatorRepo, StoredCreator, WriteOutcome};
 pub use ingest::{DeadLetterInput, IngestRepo, JobCounts, JobState, StoredDeadLetter, StoredJob};
 pub use migration::Migrator;
@@ -227,6 +229,10 @@ impl Store {
 
     pub fn creators(&self) -> CreatorRepo<'_> {
         CreatorRepo::new(&self.db)
+    }
+
+    pub fn brands(&self) -> BrandRepo<'_> {
+        BrandRepo { db: &self.db }
     }
 
     pub fn scores(&self) -> ScoreRepo<'_> {

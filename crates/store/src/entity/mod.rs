@@ -1,6 +1,8 @@
 //! Table mappings. Each table's schema is owned by the migrations; these mirror it.
 
+pub mod api_key;
 pub mod audience_sketch;
+pub mod brand;
 pub mod creator;
 pub mod creator_score;
 pub mod dead_letter;

@@ -9,6 +9,7 @@ mod m20261125_000003_post_observations;
 mod m20261125_000004_reported_averages;
 mod m20261125_000005_audiences_followers;
 mod m20261125_000006_scores;
+mod m20261125_000007_brands;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_reported_averages::Migration),
             Box::new(m20261125_000005_audiences_followers::Migration),
             Box::new(m20261125_000006_scores::Migration),
+            Box::new(m20261125_000007_brands::Migration),
         ]
     }
 }

@@ -1,0 +1,205 @@
+//! Brands and their API keys.
+//!
+//! A key is `rsn_` and 64 hex digits (256 random bits from the operating system). It is shown
+//! once, when created; the store keeps its SHA-256 (a key has full entropy, so a fast hash is
+//! enough: nothing is left to guess) and its first characters, to tell keys apart in listings.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder,
+};
+use sha2::{Digest, Sha256};
+
+use crate::StoreError;
+use crate::entity::{api_key, brand};
+
+/// The id of a brand: every brand-owned row is reached through it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BrandId(pub i64);
+
+/// A brand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Brand {
+    pub id: BrandId,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What is known of a key after it was shown: never the key itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyInfo {
+    pub id: i64,
+    pub brand: BrandId,
+    /// "rsn_1a2b3c4d...".
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A key as created: `secret` is shown once and not kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiKey {
+    pub info: ApiKeyInfo,
+    pub secret: String,
+}
+
+const KEY_PREFIX: &str = "rsn_";
+/// Characters of a key kept for listings: the marker and 8 hex digits.
+const SHOWN_CHARS: usize = 12;
+/// The longest brand name.
+pub const MAX_BRAND_NAME: usize = 200;
+
+fn hash(secret: &str) -> String {
+    let digest = Sha256::digest(secret.as_bytes());
+    let mut hex = String::with_capacity(64);
+    for byte in digest {
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
+}
+
+fn generate() -> Result<String, StoreError> {
+    let mut bytes = [0_u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| StoreError::Config(format!("no randomness from the operating system: {e}")))?;
+    let mut key = String::from(KEY_PREFIX);
+    for byte in bytes {
+        let _ = write!(key, "{byte:02x}");
+    }
+    Ok(key)
+}
+
+fn info(row: api_key::Model) -> ApiKeyInfo {
+    ApiKeyInfo {
+        id: row.id,
+        brand: BrandId(row.brand_id),
+        prefix: format!("{}...", row.prefix),
+        created_at: row.created_at,
+        revoked_at: row.revoked_at,
+    }
+}
+
+/// Brands and API keys.
+#[derive(Debug)]
+pub struct BrandRepo<'a> {
+    pub(crate) db: &'a DatabaseConnection,
+}
+
+impl BrandRepo<'_> {
+    /// Creates a brand with its first key.
+    pub async fn create(
+        &self,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Brand, NewApiKey), StoreError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > MAX_BRAND_NAME {
+            return Err(StoreError::Config(format!(
+                "a brand name has 1 to {MAX_BRAND_NAME} characters"
+            )));
+        }
+        let row = brand::ActiveModel {
+            name: Set(name.to_owned()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(self.db)
+        .await?;
+        let brand = Brand {
+            id: BrandId(row.id),
+            name: row.name,
+            created_at: row.created_at,
+        };
+        let key = self.create_key(brand.id, now).await?;
+        Ok((brand, key))
+    }
+
+    pub async fn get(&self, id: BrandId) -> Result<Option<Brand>, StoreError> {
+        Ok(brand::Entity::find_by_id(id.0)
+            .one(self.db)
+            .await?
+            .map(|row| Brand {
+                id: BrandId(row.id),
+                name: row.name,
+                created_at: row.created_at,
+            }))
+    }
+
+    pub async fn list(&self) -> Result<Vec<Brand>, StoreError> {
+        Ok(brand::Entity::find()
+            .order_by_asc(brand::Column::Id)
+            .all(self.db)
+            .await?
+            .into_iter()
+            .map(|row| Brand {
+                id: BrandId(row.id),
+                name: row.name,
+                created_at: row.created_at,
+            })
+            .collect())
+    }
+
+    /// A new key for a brand.
+    pub async fn create_key(
+        &self,
+        brand: BrandId,
+        now: DateTime<Utc>,
+    ) -> Result<NewApiKey, StoreError> {
+        let secret = generate()?;
+        let row = api_key::ActiveModel {
+            brand_id: Set(brand.0),
+            prefix: Set(secret.chars().take(SHOWN_CHARS).collect()),
+            hash: Set(hash(&secret)),
+            created_at: Set(now),
+            revoked_at: Set(None),
+            ..Default::default()
+        }
+        .insert(self.db)
+        .await?;
+        Ok(NewApiKey {
+            info: info(row),
+            secret,
+        })
+    }
+
+    pub async fn keys(&self, brand: BrandId) -> Result<Vec<ApiKeyInfo>, StoreError> {
+        Ok(api_key::Entity::find()
+            .filter(api_key::Column::BrandId.eq(brand.0))
+            .order_by_asc(api_key::Column::Id)
+            .all(self.db)
+            .await?
+            .into_iter()
+            .map(info)
+            .collect())
+    }
+
+    /// Revokes a key; `false` if there is no such key or it was revoked already.
+    pub async fn revoke(&self, key_id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let result = api_key::Entity::update_many()
+            .col_expr(
+                api_key::Column::RevokedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(api_key::Column::Id.eq(key_id))
+            .filter(api_key::Column::RevokedAt.is_null())
+            .exec(self.db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// The brand a key belongs to, if the key is valid and not revoked.
+    pub async fn authenticate(&self, secret: &str) -> Result<Option<BrandId>, StoreError> {
+        if !secret.starts_with(KEY_PREFIX) || secret.len() > 200 {
+            return Ok(None);
+        }
+        Ok(api_key::Entity::find()
+            .filter(api_key::Column::Hash.eq(hash(secret)))
+            .filter(api_key::Column::RevokedAt.is_null())
+            .one(self.db)
+            .await?
+            .map(|row| BrandId(row.brand_id)))
+    }
+}
