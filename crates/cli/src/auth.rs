@@ -12,9 +12,10 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
+use resonance_proto::status::storage_failure;
 use resonance_proto::tonic::Status;
 use resonance_proto::tonic::codegen::http;
-use resonance_store::{BrandId, Store, StoreError};
+use resonance_store::{BrandId, Store};
 use tower::{Layer, Service};
 
 /// Paths that need no key.
@@ -151,15 +152,8 @@ where
                             "the API key is not valid (unknown or revoked)",
                         )));
                     }
-                    Err(StoreError::Unavailable(error)) => {
-                        tracing::warn!(%error, "cannot check an API key: database unavailable");
-                        return Ok(refuse(Status::unavailable(
-                            "the database is unavailable; retry with backoff",
-                        )));
-                    }
                     Err(error) => {
-                        tracing::error!(%error, "cannot check an API key");
-                        return Ok(refuse(Status::internal("internal error")));
+                        return Ok(refuse(storage_failure(error.is_unavailable(), &error)));
                     }
                 },
             };

@@ -10,7 +10,7 @@ use resonance_proto::ingest::{
     IngestRecordsResponse, JobState as PbJobState, ListDeadLettersRequest, ListDeadLettersResponse,
     ListIngestJobsRequest, ListIngestJobsResponse, RecordError, RecordOutcome,
 };
-use resonance_proto::status::{cap_message, invalid_argument};
+use resonance_proto::status::{self, cap_message, invalid_argument, storage_failure};
 use resonance_proto::tonic::{self, Request, Response, Status, Streaming};
 use resonance_store::{JobState, Store, StoreError, StoredJob};
 
@@ -27,30 +27,11 @@ const DEFAULT_PAGE_SIZE: u64 = 50;
 const MAX_PAGE_SIZE: u64 = 1_000;
 
 fn store_status(error: StoreError) -> Status {
-    match error {
-        StoreError::Unavailable(error) => {
-            tracing::warn!(%error, "database unavailable");
-            Status::unavailable("the database is unavailable; retry with backoff")
-        }
-        error @ (StoreError::Database(_)
-        | StoreError::Refused(_)
-        | StoreError::Corrupt(_)
-        | StoreError::Config(_)) => {
-            tracing::error!(%error, "storage failure");
-            Status::internal("internal error")
-        }
-    }
+    storage_failure(error.is_unavailable(), &error)
 }
 
 fn page_size(requested: i32) -> Result<u64, Status> {
-    match u64::try_from(requested) {
-        Ok(0) => Ok(DEFAULT_PAGE_SIZE),
-        Ok(size) => Ok(size.min(MAX_PAGE_SIZE)),
-        Err(_) => Err(invalid_argument(&ValidationError::new(
-            "page_size",
-            "must not be negative",
-        ))),
-    }
+    status::page_size(requested, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE).map_err(|e| invalid_argument(&e))
 }
 
 fn job_message(job: &StoredJob) -> IngestJob {

@@ -24,6 +24,32 @@ pub fn invalid_argument(error: &ValidationError) -> Status {
     Status::invalid_argument(cap_message(&error.to_string()))
 }
 
+/// The status of a storage failure: UNAVAILABLE (retry with backoff) when the database is
+/// unreachable or busy, INTERNAL otherwise. The error is logged here and never reaches the
+/// caller, so no SQL or path leaks.
+pub fn storage_failure(unavailable: bool, error: &dyn std::fmt::Display) -> Status {
+    if unavailable {
+        tracing::warn!(%error, "database unavailable");
+        Status::unavailable("the database is unavailable; retry with backoff")
+    } else {
+        tracing::error!(%error, "storage failure");
+        Status::internal("internal error")
+    }
+}
+
+/// A page size from a List or Search request: 0 means `default`, larger values are capped at
+/// `max` (AIP-158), negative ones are refused.
+pub fn page_size(requested: i32, default: u64, max: u64) -> Result<u64, ValidationError> {
+    match u64::try_from(requested) {
+        Ok(0) => Ok(default),
+        Ok(size) => Ok(size.min(max)),
+        Err(_) => Err(ValidationError::new(
+            "page_size",
+            format!("must not be negative (got {requested})"),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

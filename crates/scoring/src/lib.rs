@@ -30,7 +30,7 @@ use resonance_proto::scoring::{
     SearchCreatorsResponse, StreamScoreAccountsRequest, StreamScoreAccountsResponse,
     get_creator_request, stream_score_accounts_response,
 };
-use resonance_proto::status::{cap_message, invalid_argument};
+use resonance_proto::status::{cap_message, invalid_argument, storage_failure};
 use resonance_proto::tonic::{self, Request, Response, Status, Streaming};
 use resonance_store::{Store, StoreError, StoredCreator};
 use tokio_stream::wrappers::ReceiverStream;
@@ -56,19 +56,7 @@ impl From<ScoringError> for Status {
             ScoringError::NotFound(what) => {
                 Status::not_found(cap_message(&format!("{what} not found")))
             }
-            ScoringError::Store(StoreError::Unavailable(error)) => {
-                tracing::warn!(%error, "database unavailable");
-                Status::unavailable("the database is unavailable; retry with backoff")
-            }
-            ScoringError::Store(
-                error @ (StoreError::Database(_)
-                | StoreError::Refused(_)
-                | StoreError::Corrupt(_)
-                | StoreError::Config(_)),
-            ) => {
-                tracing::error!(%error, "storage failure");
-                Status::internal("internal error")
-            }
+            ScoringError::Store(error) => storage_failure(error.is_unavailable(), &error),
         }
     }
 }

@@ -230,16 +230,8 @@ pub fn query(
             ));
         }
     };
-    let limit = match request.page_size {
-        0 => DEFAULT_PAGE_SIZE,
-        n if n < 0 => {
-            return Err(ValidationError::new(
-                "page_size",
-                format!("must not be negative (got {n})"),
-            ));
-        }
-        n => u64::from(n.unsigned_abs()).min(MAX_PAGE_SIZE),
-    };
+    let limit =
+        resonance_proto::status::page_size(request.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
     Ok(SearchQuery {
         platforms,
         niches,

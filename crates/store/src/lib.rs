@@ -59,6 +59,14 @@ pub enum StoreError {
     Config(String),
 }
 
+impl StoreError {
+    /// Whether the same call is worth retrying later (the database is unreachable, overloaded
+    /// or lost a race), as opposed to a failure retrying will not mend.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
 /// How a database error should be handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ErrorClass {
