@@ -81,19 +81,18 @@ impl Application {
         let mut rescorer = None;
         let auth = AuthLayer::new(store.clone(), settings.auth.cache_ttl);
         if role.runs(Role::Scoring) {
-            let engine = engine(&settings)?;
-            // Rank against what is stored from the first call; the rescorer keeps it current.
-            if let Err(error) = engine.refresh_peers(&store).await {
+            let scorer = Rescorer::new(
+                store.clone(),
+                engine(&settings)?,
+                settings.scoring.rescore.clone(),
+            );
+            if settings.scoring.rescore.enabled {
+                // The background rescorer builds the peer index as it starts and keeps it current.
+                rescorer = Some(scorer.clone());
+            } else if let Err(error) = scorer.engine().refresh_peers(&store).await {
                 tracing::warn!(%error, "could not build the peer index; ranking by priors for now");
             }
-            if settings.scoring.rescore.enabled {
-                rescorer = Some(Rescorer::new(
-                    store.clone(),
-                    Arc::clone(&engine),
-                    settings.scoring.rescore.clone(),
-                ));
-            }
-            let routes = Routes::new(ScoringApi::new(store.clone(), engine).into_server(limit));
+            let routes = Routes::new(ScoringApi::new(scorer).into_server(limit));
             servers.push(
                 BoundServer::bind(
                     "scoring",

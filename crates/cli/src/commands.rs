@@ -200,20 +200,24 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                 settings.scoring.rescore.clone(),
             );
             let started = std::time::Instant::now();
-            let first = rescorer.drain().await?;
-            // Rank once more against the population as it now stands.
-            let second = if all {
-                store.scores().enqueue_all(chrono::Utc::now()).await?;
-                rescorer.drain().await?
-            } else {
-                resonance_scoring::rescore::Round::default()
-            };
+            let round = rescorer.drain().await?;
             println!(
                 "scored {} creator(s) of {} due in {:.1}s",
-                first.scored.max(second.scored),
-                first.claimed.max(second.claimed),
+                round.scored,
+                round.claimed,
                 started.elapsed().as_secs_f64()
             );
+            if all {
+                // The first pass ranked against the population as it was; rank once more
+                // against the one it left.
+                store.scores().enqueue_all(chrono::Utc::now()).await?;
+                let again = rescorer.drain().await?;
+                println!(
+                    "ranked {} creator(s) again against the rescored population; {:.1}s in all",
+                    again.scored,
+                    started.elapsed().as_secs_f64()
+                );
+            }
             return Ok(ExitCode::SUCCESS);
         }
         Command::Brand(command) => return brand(&settings, command).await,

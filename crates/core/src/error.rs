@@ -41,6 +41,18 @@ impl fmt::Display for ValidationError {
     }
 }
 
+/// A configuration number that must be finite and not negative.
+pub fn non_negative(value: f64, field: &str) -> Result<f64, ValidationError> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(ValidationError::new(
+            field,
+            format!("must be a finite number >= 0 (got {value})"),
+        ))
+    }
+}
+
 /// Adds a field path to the errors of a fallible step.
 pub trait WithinField<T> {
     fn within(self, parent: &str) -> Result<T, ValidationError>;

@@ -23,7 +23,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde::{Deserialize, Serialize};
 
 use crate::account::{Post, Profile};
-use crate::error::ValidationError;
+use crate::error::{ValidationError, non_negative};
 
 /// One niche of the taxonomy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -408,20 +408,10 @@ pub struct NicheClassifier {
 
 impl NicheClassifier {
     pub fn new(config: &NicheConfig) -> Result<Self, ValidationError> {
-        let positive = |value: f64, field: &str| {
-            if value.is_finite() && value >= 0.0 {
-                Ok(())
-            } else {
-                Err(ValidationError::new(
-                    field,
-                    format!("must be a finite number >= 0 (got {value})"),
-                ))
-            }
-        };
-        positive(config.category_weight, "niches.category_weight")?;
-        positive(config.bio_weight, "niches.bio_weight")?;
-        positive(config.hashtag_weight, "niches.hashtag_weight")?;
-        positive(config.caption_weight, "niches.caption_weight")?;
+        non_negative(config.category_weight, "niches.category_weight")?;
+        non_negative(config.bio_weight, "niches.bio_weight")?;
+        non_negative(config.hashtag_weight, "niches.hashtag_weight")?;
+        non_negative(config.caption_weight, "niches.caption_weight")?;
         if !(config.saturation.is_finite() && config.saturation > 0.0) {
             return Err(ValidationError::new(
                 "niches.saturation",
@@ -584,15 +574,6 @@ impl NicheClassifier {
         });
         matched.truncate(config.max_niches);
         matched
-    }
-
-    /// The display name of a niche id, if the taxonomy has it.
-    pub fn name_of(&self, id: &str) -> Option<&str> {
-        self.config
-            .niches
-            .iter()
-            .find(|n| n.id == id)
-            .map(|n| n.name.as_str())
     }
 
     pub fn ids(&self) -> impl Iterator<Item = &str> {

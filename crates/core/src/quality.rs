@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::account::{MetricSnapshot, Profile};
 use crate::authenticity::Classifier;
 use crate::engagement::EngagementSummary;
-use crate::error::ValidationError;
+use crate::error::{ValidationError, non_negative};
 use crate::follower::FollowerProfile;
 
 /// Thresholds and penalties of the authenticity score.
@@ -115,12 +115,7 @@ impl AuthenticityConfig {
             ("sponsored_penalty", self.sponsored_penalty),
         ];
         for (name, value) in fields {
-            if !(value.is_finite() && value >= 0.0) {
-                return Err(ValidationError::new(
-                    format!("authenticity.{name}"),
-                    format!("must be a finite number >= 0 (got {value})"),
-                ));
-            }
+            non_negative(value, &format!("authenticity.{name}"))?;
         }
         if self.low_percentile > 100.0 || self.high_percentile > 100.0 {
             return Err(ValidationError::new(

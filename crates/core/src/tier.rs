@@ -23,6 +23,23 @@ impl Tier {
     }
 }
 
+impl std::str::FromStr for Tier {
+    type Err = ValidationError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        match raw {
+            "nano" => Ok(Tier::Nano),
+            "micro" => Ok(Tier::Micro),
+            "macro" => Ok(Tier::Macro),
+            "mega" => Ok(Tier::Mega),
+            other => Err(ValidationError::new(
+                "",
+                format!("unknown tier {other:?} (expected nano, micro, macro or mega)"),
+            )),
+        }
+    }
+}
+
 /// The lowest follower count of each tier above nano. Defaults are the product brief's
 /// (nano < 10k <= micro < 500k <= macro < 1M <= mega); vendors disagree (HypeAuditor puts micro
 /// at 10k-50k, Later x Fohr at 10k-100k), hence configurable.

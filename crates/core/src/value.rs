@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::account::Platform;
-use crate::error::ValidationError;
+use crate::error::{ValidationError, non_negative};
 use crate::tier::Tier;
 
 /// What a creator can be paid to deliver.
@@ -211,16 +211,7 @@ pub struct ValueInputs {
 
 impl ValueConfig {
     pub fn validate(&self) -> Result<(), ValidationError> {
-        let non_negative = |value: f64, field: &str| {
-            if value.is_finite() && value >= 0.0 {
-                Ok(())
-            } else {
-                Err(ValidationError::new(
-                    format!("value.{field}"),
-                    format!("must be a finite number >= 0 (got {value})"),
-                ))
-            }
-        };
+        let non_negative = |value: f64, field: &str| non_negative(value, &format!("value.{field}"));
         if self.currency.len() != 3 || !self.currency.chars().all(|c| c.is_ascii_uppercase()) {
             return Err(ValidationError::new(
                 "value.currency",

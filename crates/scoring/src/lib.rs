@@ -70,6 +70,8 @@ pub const STREAM_BUFFER: usize = 64;
 pub struct ScoringApi {
     store: Store,
     engine: Arc<Engine>,
+    /// Scores a stored creator the rescorer has not reached yet, the way it would.
+    rescorer: Rescorer,
 }
 
 /// The most profiles one ClassifyFollowers call may carry.
@@ -85,8 +87,13 @@ fn audience_type_to_proto(value: AudienceType) -> PbAudienceType {
 }
 
 impl ScoringApi {
-    pub fn new(store: Store, engine: Arc<Engine>) -> Self {
-        Self { store, engine }
+    /// The service over what `rescorer` reads and scores with.
+    pub fn new(rescorer: Rescorer) -> Self {
+        Self {
+            store: rescorer.store().clone(),
+            engine: Arc::clone(rescorer.engine()),
+            rescorer,
+        }
     }
 
     /// The gRPC service, with its decoding limit.
@@ -141,22 +148,13 @@ impl ScoringApi {
         &self,
         creator: &StoredCreator,
     ) -> Result<Option<PbCreatorScore>, ScoringError> {
-        if let Some(record) = self.store.scores().get(creator.id).await? {
-            return decode_score(creator.id, &record.detail).map(Some);
+        if let Some(detail) = self.store.scores().detail(creator.id).await? {
+            return decode_score(creator.id, &detail).map(Some);
         }
-        let inputs = self
-            .store
-            .scores()
-            .load_inputs(
-                &[creator.id],
-                u64::from(resonance_core::EngagementDefinition::MAX_POST_WINDOW),
-                RescoreConfig::default().followers_per_creator,
-            )
-            .await?;
-        Ok(inputs
-            .into_iter()
-            .next()
-            .and_then(|input| self.engine.score_stored(input, Utc::now()))
+        Ok(self
+            .rescorer
+            .score_now(creator.id)
+            .await?
             .map(|score| convert::creator_score(&score)))
     }
 

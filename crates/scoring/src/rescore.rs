@@ -96,6 +96,35 @@ impl Rescorer {
         }
     }
 
+    /// Scores one stored creator now, with the configured read limits (the rescorer's own
+    /// path, for a lookup that finds no stored score yet); `None` while it cannot be scored.
+    pub async fn score_now(
+        &self,
+        creator_id: i64,
+    ) -> Result<Option<resonance_core::CreatorScore>, StoreError> {
+        let inputs = self
+            .store
+            .scores()
+            .load_inputs(
+                &[creator_id],
+                self.config.posts_per_creator,
+                self.config.followers_per_creator,
+            )
+            .await?;
+        Ok(inputs
+            .into_iter()
+            .next()
+            .and_then(|input| self.engine.score_stored(input, Utc::now())))
+    }
+
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Scores one batch of due creators.
     pub async fn round(&self) -> Result<Round, StoreError> {
         let scores = self.store.scores();

@@ -7,7 +7,7 @@
 use std::hash::Hasher;
 
 use prost::Message;
-use resonance_core::{Platform, Tier, ValidationError};
+use resonance_core::{Platform, ValidationError};
 use resonance_proto::convert;
 use resonance_proto::scoring::SearchCreatorsRequest;
 use resonance_proto::scoring::search_creators_request::SortBy;
@@ -91,18 +91,6 @@ fn bounded<T>(values: &[T], field: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
-fn tier(raw: i32) -> Result<Tier, ValidationError> {
-    use resonance_proto::common::Tier as Pb;
-    match Pb::try_from(raw) {
-        Ok(Pb::Nano) => Ok(Tier::Nano),
-        Ok(Pb::Micro) => Ok(Tier::Micro),
-        Ok(Pb::Macro) => Ok(Tier::Macro),
-        Ok(Pb::Mega) => Ok(Tier::Mega),
-        Ok(Pb::Unspecified) => Err(ValidationError::new("", "must not be TIER_UNSPECIFIED")),
-        Err(_) => Err(ValidationError::new("", format!("unknown tier {raw}"))),
-    }
-}
-
 /// The store query of a request. `known_niche` tells whether the taxonomy has a niche id;
 /// `currency` is the one prices are kept in.
 pub fn query(
@@ -141,7 +129,7 @@ pub fn query(
         .tiers
         .iter()
         .enumerate()
-        .map(|(i, t)| tier(*t).map_err(|e| e.within(&format!("tiers[{i}]"))))
+        .map(|(i, t)| convert::tier(*t).map_err(|e| e.within(&format!("tiers[{i}]"))))
         .collect::<Result<Vec<_>, _>>()?;
     let (min_followers, max_followers) = match &request.followers {
         None => (None, None),

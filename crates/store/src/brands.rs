@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 
@@ -82,6 +82,36 @@ fn info(row: api_key::Model) -> ApiKeyInfo {
     }
 }
 
+fn brand_from_row(row: brand::Model) -> Brand {
+    Brand {
+        id: BrandId(row.id),
+        name: row.name,
+        created_at: row.created_at,
+    }
+}
+
+async fn insert_key<C: ConnectionTrait>(
+    db: &C,
+    brand: BrandId,
+    now: DateTime<Utc>,
+) -> Result<NewApiKey, StoreError> {
+    let secret = generate()?;
+    let row = api_key::ActiveModel {
+        brand_id: Set(brand.0),
+        prefix: Set(secret.chars().take(SHOWN_CHARS).collect()),
+        hash: Set(hash(&secret)),
+        created_at: Set(now),
+        revoked_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(NewApiKey {
+        info: info(row),
+        secret,
+    })
+}
+
 /// Brands and API keys.
 #[derive(Debug)]
 pub struct BrandRepo<'a> {
@@ -101,19 +131,18 @@ impl BrandRepo<'_> {
                 "a brand name has 1 to {MAX_BRAND_NAME} characters"
             )));
         }
+        // A brand is never left without its first key.
+        let txn = self.db.begin().await?;
         let row = brand::ActiveModel {
             name: Set(name.to_owned()),
             created_at: Set(now),
             ..Default::default()
         }
-        .insert(self.db)
+        .insert(&txn)
         .await?;
-        let brand = Brand {
-            id: BrandId(row.id),
-            name: row.name,
-            created_at: row.created_at,
-        };
-        let key = self.create_key(brand.id, now).await?;
+        let brand = brand_from_row(row);
+        let key = insert_key(&txn, brand.id, now).await?;
+        txn.commit().await?;
         Ok((brand, key))
     }
 
@@ -121,11 +150,7 @@ impl BrandRepo<'_> {
         Ok(brand::Entity::find_by_id(id.0)
             .one(self.db)
             .await?
-            .map(|row| Brand {
-                id: BrandId(row.id),
-                name: row.name,
-                created_at: row.created_at,
-            }))
+            .map(brand_from_row))
     }
 
     pub async fn list(&self) -> Result<Vec<Brand>, StoreError> {
@@ -134,11 +159,7 @@ impl BrandRepo<'_> {
             .all(self.db)
             .await?
             .into_iter()
-            .map(|row| Brand {
-                id: BrandId(row.id),
-                name: row.name,
-                created_at: row.created_at,
-            })
+            .map(brand_from_row)
             .collect())
     }
 

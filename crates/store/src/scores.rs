@@ -13,8 +13,8 @@ use resonance_core::{FollowerProfile, Handle, MetricSnapshot, Platform, Post, Pr
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
-    TransactionTrait, Value,
+    FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    Value,
 };
 
 use crate::StoreError;
@@ -145,18 +145,6 @@ impl SearchHit {
     }
 }
 
-fn tier_from_str(raw: &str) -> Result<Tier, StoreError> {
-    match raw {
-        "nano" => Ok(Tier::Nano),
-        "micro" => Ok(Tier::Micro),
-        "macro" => Ok(Tier::Macro),
-        "mega" => Ok(Tier::Mega),
-        other => Err(StoreError::Corrupt(format!(
-            "creator_scores.tier: unknown tier {other:?}"
-        ))),
-    }
-}
-
 /// "|food:0.81|travel:0.2|" from niches and confidences.
 fn niche_tags(niches: &[(String, f64)]) -> String {
     let mut tags = String::from("|");
@@ -188,7 +176,10 @@ fn record_from_row(row: creator_score::Model, detail: Vec<u8>) -> Result<ScoreRe
             .map_err(|e| StoreError::Corrupt(format!("creator_scores.platform: {e}")))?,
         followers: u64::try_from(row.followers)
             .map_err(|_| StoreError::Corrupt("creator_scores.followers is negative".into()))?,
-        tier: tier_from_str(&row.tier)?,
+        tier: row
+            .tier
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("creator_scores.tier: {e}")))?,
         country: row.country,
         language: row.language,
         primary_niche: row.primary_niche,
@@ -328,26 +319,36 @@ impl ScoreRepo<'_> {
 
     /// Clears the entries that were read, unless a newer change bumped them meanwhile.
     pub async fn finish(&self, entries: &[QueueEntry]) -> Result<(), StoreError> {
-        let txn = self.db.begin().await?;
-        for entry in entries {
+        for chunk in entries.chunks(ROWS_PER_STATEMENT) {
+            let mut read = sea_orm::Condition::any();
+            for entry in chunk {
+                read = read.add(
+                    sea_orm::Condition::all()
+                        .add(score_queue::Column::CreatorId.eq(entry.creator_id))
+                        .add(score_queue::Column::Version.eq(entry.version)),
+                );
+            }
             score_queue::Entity::delete_many()
-                .filter(score_queue::Column::CreatorId.eq(entry.creator_id))
-                .filter(score_queue::Column::Version.eq(entry.version))
-                .exec(&txn)
+                .filter(read)
+                .exec(self.db)
                 .await?;
         }
-        txn.commit().await?;
         Ok(())
     }
 
     pub async fn lag(&self) -> Result<QueueLag, StoreError> {
-        let pending = score_queue::Entity::find().count(self.db).await?;
-        let oldest = score_queue::Entity::find()
-            .order_by_asc(score_queue::Column::EnqueuedAt)
+        let (pending, oldest): (i64, Option<DateTime<Utc>>) = score_queue::Entity::find()
+            .select_only()
+            .column_as(score_queue::Column::CreatorId.count(), "pending")
+            .column_as(score_queue::Column::EnqueuedAt.min(), "oldest")
+            .into_tuple()
             .one(self.db)
             .await?
-            .map(|row| row.enqueued_at);
-        Ok(QueueLag { pending, oldest })
+            .unwrap_or((0, None));
+        Ok(QueueLag {
+            pending: u64::try_from(pending).unwrap_or(0),
+            oldest,
+        })
     }
 
     /// What is stored about these creators, for scoring: at most `posts` latest posts and
@@ -552,6 +553,11 @@ impl ScoreRepo<'_> {
             .into_iter()
             .map(|row| (row.creator_id, row.detail))
             .collect())
+    }
+
+    /// The encoded stored score of a creator, if it has one.
+    pub async fn detail(&self, creator_id: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.details_of(&[creator_id]).await?.remove(&creator_id))
     }
 
     /// A creator's stored score.

@@ -707,6 +707,16 @@ async fn search_filters_on_niches_and_pages_by_seek() {
             .await
             .expect("search");
         assert!(travel.is_empty(), "every price is 200");
+        let travel = store
+            .scores()
+            .search(&resonance_store::SearchQuery {
+                niches: vec!["travel".to_owned()],
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .expect("search");
+        assert_eq!(travel.len(), 25, "a secondary niche matches too");
         let one = store
             .scores()
             .get(ids[0])

@@ -122,6 +122,17 @@ pub fn platform_to_proto(value: Platform) -> pb::Platform {
     }
 }
 
+pub fn tier(raw: i32) -> Result<Tier, ValidationError> {
+    match pb::Tier::try_from(raw) {
+        Ok(pb::Tier::Nano) => Ok(Tier::Nano),
+        Ok(pb::Tier::Micro) => Ok(Tier::Micro),
+        Ok(pb::Tier::Macro) => Ok(Tier::Macro),
+        Ok(pb::Tier::Mega) => Ok(Tier::Mega),
+        Ok(pb::Tier::Unspecified) => Err(ValidationError::new("", "must not be TIER_UNSPECIFIED")),
+        Err(_) => Err(ValidationError::new("", format!("unknown tier {raw}"))),
+    }
+}
+
 pub fn tier_to_proto(value: Tier) -> pb::Tier {
     match value {
         Tier::Nano => pb::Tier::Nano,

@@ -11,7 +11,7 @@ use resonance_core::{ScoringConfig, ScoringModel};
 use resonance_proto::scoring::scoring_service_server::{ScoringService, ScoringServiceServer};
 use resonance_proto::tonic::transport::server::TcpIncoming;
 use resonance_proto::tonic::transport::{Channel, Endpoint, Server};
-use resonance_scoring::{Engine, ScoringApi};
+use resonance_scoring::{Engine, RescoreConfig, Rescorer, ScoringApi};
 use resonance_store::{DatabaseConfig, Store};
 use secrecy::SecretString;
 
@@ -67,7 +67,7 @@ pub(crate) async fn channel(addr: SocketAddr) -> Channel {
 }
 
 pub(crate) fn scoring_api(store: Store, engine: Arc<Engine>) -> ScoringApi {
-    ScoringApi::new(store, engine)
+    ScoringApi::new(Rescorer::new(store, engine, RescoreConfig::default()))
 }
 
 /// Percentile (0-100) of sorted durations, in milliseconds.
