@@ -15,6 +15,7 @@
 pub mod account;
 pub mod audience;
 pub mod authenticity;
+pub mod campaign;
 pub mod engagement;
 pub mod error;
 #[cfg(test)]
