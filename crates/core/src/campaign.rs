@@ -209,8 +209,7 @@ impl Workflow for ShipmentStatus {
 
 impl Workflow for ReviewStatus {
     const WHAT: &'static str = "sponsored content";
-    const RULE: &'static str =
-        "draft -> submitted -> approved -> published, with submitted -> changes_requested -> submitted";
+    const RULE: &'static str = "draft -> submitted -> approved -> published, with submitted -> changes_requested -> submitted";
 
     fn allows(self, next: Self) -> bool {
         use ReviewStatus::*;
@@ -525,10 +524,22 @@ mod tests {
 
     #[test]
     fn shipments_and_payments_never_go_backwards() {
-        assert!(ShipmentStatus::Pending.move_to(ShipmentStatus::Delivered).is_ok());
-        assert!(ShipmentStatus::Delivered.move_to(ShipmentStatus::Shipped).is_err());
+        assert!(
+            ShipmentStatus::Pending
+                .move_to(ShipmentStatus::Delivered)
+                .is_ok()
+        );
+        assert!(
+            ShipmentStatus::Delivered
+                .move_to(ShipmentStatus::Shipped)
+                .is_err()
+        );
         assert!(PaymentStatus::Unpaid.move_to(PaymentStatus::Paid).is_ok());
-        assert!(PaymentStatus::Paid.move_to(PaymentStatus::Invoiced).is_err());
+        assert!(
+            PaymentStatus::Paid
+                .move_to(PaymentStatus::Invoiced)
+                .is_err()
+        );
     }
 
     #[test]
@@ -537,7 +548,11 @@ mod tests {
             assert_eq!(status.as_str().parse::<ReviewStatus>(), Ok(*status));
         }
         let error = "done".parse::<CampaignStatus>().expect_err("unknown");
-        assert!(error.message.contains("draft, planned"), "{}", error.message);
+        assert!(
+            error.message.contains("draft, planned"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]

@@ -61,6 +61,25 @@ impl Deliverable {
     }
 }
 
+impl std::str::FromStr for Deliverable {
+    type Err = ValidationError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Deliverable::ALL
+            .iter()
+            .copied()
+            .find(|d| d.as_str() == raw)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "",
+                    format!(
+                        "unknown deliverable {raw:?} (expected one of post, video, story, reel, blog_post, takeover_day, product_seeding)"
+                    ),
+                )
+            })
+    }
+}
+
 /// A market price range for one tier's post, in the configured currency.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -21,18 +21,24 @@ use serde::Deserialize;
 
 mod audiences;
 pub mod brands;
+pub mod campaigns;
 pub mod creators;
 pub mod entity;
 pub mod ingest;
 mod migration;
+pub mod owned;
+pub mod rosters;
 pub mod scores;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use brands::{ApiKeyInfo, Brand, BrandId, BrandRepo, NewApiKey};
+pub use campaigns::{Campaign, CampaignRepo, Deliverable, DeliverableCreateError};
 pub use creators::{CreatorRepo, StoredCreator, WriteOutcome};
 pub use ingest::{DeadLetterInput, IngestRepo, JobCounts, JobState, StoredDeadLetter, StoredJob};
 pub use migration::Migrator;
+pub use owned::{ChangeError, Owned};
+pub use rosters::{EntryCreateError, EntryView, Rate, Roster, RosterEntry, RosterRepo, RosterView};
 pub use scores::{
     PopulationMember, QueueEntry, QueueLag, ScoreRecord, ScoreRepo, ScoringInput, SearchHit,
     SearchQuery, SearchSort,
@@ -241,6 +247,14 @@ impl Store {
 
     pub fn brands(&self) -> BrandRepo<'_> {
         BrandRepo { db: &self.db }
+    }
+
+    pub fn rosters(&self) -> RosterRepo<'_> {
+        RosterRepo { db: &self.db }
+    }
+
+    pub fn campaigns(&self) -> CampaignRepo<'_> {
+        CampaignRepo { db: &self.db }
     }
 
     pub fn scores(&self) -> ScoreRepo<'_> {

@@ -728,3 +728,274 @@ async fn search_filters_on_niches_and_pages_by_seek() {
     })
     .await;
 }
+
+fn key(name: &str) -> resonance_core::campaign::CreatorKey {
+    resonance_core::campaign::CreatorKey {
+        platform: Platform::Instagram,
+        handle: handle(name),
+    }
+}
+
+fn campaign_terms() -> resonance_store::Campaign {
+    use resonance_core::campaign::{CampaignGoal, CampaignStatus, Money, Window};
+    resonance_store::Campaign {
+        display_name: "Spring".to_owned(),
+        goal: CampaignGoal::Engagement,
+        status: CampaignStatus::Draft,
+        budget: Money::new("USD", 5_000_000_000).expect("money"),
+        window: Window::new(at(1), at(28)).expect("window"),
+        niches: vec!["food".to_owned()],
+        platforms: vec![Platform::Instagram],
+        hashtags: vec!["springglow".to_owned()],
+        mentions: Vec::new(),
+        promo_codes: vec!["spring10".to_owned()],
+        roster: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn brand_data_is_created_once_per_request_id_and_hidden_from_other_brands() {
+    use resonance_core::campaign::{CampaignStatus, PipelineStatus};
+    use resonance_store::{ChangeError, EntryCreateError, Roster, RosterEntry};
+    each_backend(|store| async move {
+        let now = at(2);
+        let (brand, _) = store.brands().create("Acme", now).await.expect("brand");
+        let (other, _) = store.brands().create("Rival", now).await.expect("brand");
+        let roster = Roster {
+            display_name: "Food".to_owned(),
+            description: String::new(),
+        };
+
+        // 50 concurrent creates with one request id leave one row, and all see it.
+        let creates = (0..50).map(|_| {
+            let store = store.clone();
+            let roster = roster.clone();
+            async move {
+                store
+                    .rosters()
+                    .create(brand.id, &roster, Some("req-1"), now)
+                    .await
+                    .expect("create")
+                    .roster
+                    .id
+            }
+        });
+        let ids = futures_join_all(creates).await;
+        assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+        let listed = store
+            .rosters()
+            .list(brand.id, None, 100)
+            .await
+            .expect("list");
+        assert_eq!(listed.len(), 1);
+        let id = ids[0];
+
+        // Another brand: the same id does not exist, for reads, changes and lists.
+        assert!(
+            store
+                .rosters()
+                .get(other.id, id)
+                .await
+                .expect("get")
+                .is_none()
+        );
+        assert!(
+            store
+                .rosters()
+                .list(other.id, None, 100)
+                .await
+                .expect("list")
+                .is_empty()
+        );
+        let foreign = store
+            .rosters()
+            .update(other.id, id, None, now, |r| Ok::<_, ()>(r.value.clone()))
+            .await;
+        assert!(matches!(foreign, Err(ChangeError::NotFound)));
+        assert!(matches!(
+            store.rosters().delete(other.id, id, None).await,
+            Err(ChangeError::NotFound)
+        ));
+        // The same request id of another brand is another request.
+        let theirs = store
+            .rosters()
+            .create(other.id, &roster, Some("req-1"), now)
+            .await
+            .expect("create");
+        assert_ne!(theirs.roster.id, id);
+
+        // Versions: an update against a stale version is refused and changes nothing.
+        let renamed = store
+            .rosters()
+            .update(brand.id, id, Some(1), at(3), |r| {
+                Ok::<_, ()>(Roster {
+                    display_name: "Food creators".to_owned(),
+                    ..r.value.clone()
+                })
+            })
+            .await
+            .expect("update");
+        assert_eq!(renamed.roster.version, 2);
+        let stale = store
+            .rosters()
+            .update(brand.id, id, Some(1), at(3), |r| {
+                Ok::<_, ()>(r.value.clone())
+            })
+            .await;
+        assert!(matches!(stale, Err(ChangeError::Stale { current: 2 })));
+
+        // Entries: one per creator, which need not be known to the platform yet.
+        let entry = RosterEntry {
+            roster: id,
+            creator: key("unknown_chef"),
+            status: PipelineStatus::Prospect,
+            notes: "met at a fair".to_owned(),
+            rates: Vec::new(),
+        };
+        let created = store
+            .rosters()
+            .create_entry(brand.id, &entry, None, now)
+            .await
+            .expect("entry");
+        assert_eq!(created.creator_id, None);
+        let again = store
+            .rosters()
+            .create_entry(brand.id, &entry, None, now)
+            .await;
+        assert!(matches!(again, Err(EntryCreateError::Duplicate(e)) if e == created.entry.id));
+        let foreign_entry = store
+            .rosters()
+            .create_entry(other.id, &entry, None, now)
+            .await;
+        assert!(matches!(
+            foreign_entry,
+            Err(EntryCreateError::RosterNotFound)
+        ));
+        assert!(
+            store
+                .rosters()
+                .list_entries(other.id, id, &[], None, 10)
+                .await
+                .expect("list")
+                .is_none()
+        );
+        let contracted = store
+            .rosters()
+            .list_entries(brand.id, id, &[PipelineStatus::Contracted], None, 10)
+            .await
+            .expect("list")
+            .expect("roster");
+        assert!(contracted.is_empty());
+        assert_eq!(
+            store
+                .rosters()
+                .get(brand.id, id)
+                .await
+                .expect("get")
+                .expect("roster")
+                .entry_count,
+            1
+        );
+
+        // Campaigns: closed campaigns take no new deliverables.
+        let campaign = store
+            .campaigns()
+            .create(brand.id, &campaign_terms(), Some("c-1"), now)
+            .await
+            .expect("campaign");
+        assert!(
+            store
+                .campaigns()
+                .get(other.id, campaign.id)
+                .await
+                .expect("get")
+                .is_none()
+        );
+        store
+            .campaigns()
+            .update(brand.id, campaign.id, None, now, |c| {
+                let mut value = c.value.clone();
+                value.status = CampaignStatus::Cancelled;
+                Ok::<_, ()>(value)
+            })
+            .await
+            .expect("cancel");
+        let deliverable = resonance_store::Deliverable {
+            campaign: campaign.id,
+            creator: key("ana"),
+            kind: resonance_core::campaign::DeliverableKind::ProductSeeding {
+                product: "Serum".to_owned(),
+                quantity: 1,
+                shipment: resonance_core::campaign::ShipmentStatus::Pending,
+            },
+            fee_micros: 0,
+            payment: resonance_core::campaign::PaymentStatus::Unpaid,
+            promo_code: None,
+            tracking_url: None,
+        };
+        assert!(matches!(
+            store
+                .campaigns()
+                .create_deliverable(brand.id, &deliverable, None, now)
+                .await,
+            Err(resonance_store::DeliverableCreateError::CampaignClosed(
+                CampaignStatus::Cancelled
+            ))
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn conversions_are_keyed_by_brand_and_order() {
+    use resonance_core::campaign::Money;
+    use resonance_core::campaign::report::Conversion;
+    each_backend(|store| async move {
+        let now = at(2);
+        let (brand, _) = store.brands().create("Acme", now).await.expect("brand");
+        let (other, _) = store.brands().create("Rival", now).await.expect("brand");
+        let order = |id: &str, cents: i64| Conversion {
+            order_id: id.to_owned(),
+            promo_code: Some("spring10".to_owned()),
+            tracking_url: None,
+            occurred_at: at(5),
+            revenue: Money::new("USD", cents * 10_000).expect("money"),
+        };
+        let first = store
+            .campaigns()
+            .upsert_conversions(brand.id, &[order("o-1", 1_000), order("o-2", 2_000)], now)
+            .await
+            .expect("upsert");
+        assert_eq!(first, [WriteOutcome::Created, WriteOutcome::Created]);
+        let again = store
+            .campaigns()
+            .upsert_conversions(brand.id, &[order("o-1", 1_000), order("o-2", 2_500)], now)
+            .await
+            .expect("upsert");
+        assert_eq!(again, [WriteOutcome::Unchanged, WriteOutcome::Updated]);
+        store
+            .campaigns()
+            .upsert_conversions(other.id, &[order("o-1", 9_900)], now)
+            .await
+            .expect("upsert");
+        let mine = store
+            .campaigns()
+            .conversions(brand.id, &["spring10".to_owned()], &[], at(1), at(28))
+            .await
+            .expect("conversions");
+        let revenue: i64 = mine.iter().map(|c| c.revenue.micros).sum();
+        assert_eq!((mine.len(), revenue), (2, 35_000_000));
+    })
+    .await;
+}
+
+async fn futures_join_all<F: std::future::Future<Output = i64> + Send + 'static>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<i64> {
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut ids = Vec::with_capacity(handles.len());
+    for handle in handles {
+        ids.push(handle.await.expect("task"));
+    }
+    ids
+}

@@ -227,9 +227,7 @@ pub fn report(
             ) || account.account.platform.is_video_first();
             let emv = match post.views {
                 Some(views) if is_video => views as f64 * value.emv_cpm / 1_000.0,
-                _ => {
-                    engagements as f64 * value.emv_engagement_multiplier * value.emv_cpm / 1_000.0
-                }
+                _ => engagements as f64 * value.emv_engagement_multiplier * value.emv_cpm / 1_000.0,
             };
             let disclosed = model.is_sponsored(post);
             lines[index].add_post(engagements, reach, emv, disclosed);
@@ -242,7 +240,8 @@ pub fn report(
         ));
     }
 
-    let conversion_end = terms.window.end + TimeDelta::days(i64::from(config.conversion_window_days));
+    let conversion_end =
+        terms.window.end + TimeDelta::days(i64::from(config.conversion_window_days));
     let mut other_currency = 0_u64;
     for conversion in conversions {
         if conversion.occurred_at < terms.window.start || conversion.occurred_at >= conversion_end {
@@ -373,7 +372,9 @@ mod tests {
     use crate::score::ScoringConfig;
 
     fn at(day: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 3, day, 12, 0, 0).single().expect("valid")
+        Utc.with_ymd_and_hms(2026, 3, day, 12, 0, 0)
+            .single()
+            .expect("valid")
     }
 
     fn key(handle: &str) -> CreatorKey {

@@ -10,6 +10,7 @@ mod m20261125_000004_reported_averages;
 mod m20261125_000005_audiences_followers;
 mod m20261125_000006_scores;
 mod m20261125_000007_brands;
+mod m20261126_000008_rosters_campaigns;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_audiences_followers::Migration),
             Box::new(m20261125_000006_scores::Migration),
             Box::new(m20261125_000007_brands::Migration),
+            Box::new(m20261126_000008_rosters_campaigns::Migration),
         ]
     }
 }
