@@ -17,7 +17,7 @@ use resonance_cli::config::Settings;
 use resonance_cli::server::{ShutdownTrigger, shutdown_channel};
 use resonance_proto::tonic::metadata::MetadataValue;
 use resonance_proto::tonic::service::interceptor::InterceptedService;
-use resonance_proto::tonic::transport::{Channel, Endpoint};
+use resonance_proto::tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use resonance_proto::tonic::{Request, Status};
 use resonance_store::testing::{Backend, TestDatabase};
 use resonance_store::{BrandId, Store};
@@ -124,6 +124,22 @@ impl TestApp {
     pub async fn bare_channel(&self, addr: SocketAddr) -> anyhow::Result<Channel> {
         Ok(Endpoint::from_shared(format!("http://{addr}"))?
             .connect_timeout(Duration::from_secs(5))
+            .connect()
+            .await?)
+    }
+
+    /// A channel without credentials over TLS, to servers started with `server.tls`: `tls` says
+    /// which CA the client trusts, the name it expects, and the certificate it presents, if any.
+    /// Under mutual TLS a refused client certificate may only surface on the first call.
+    pub async fn tls_channel(
+        &self,
+        addr: SocketAddr,
+        tls: ClientTlsConfig,
+    ) -> anyhow::Result<Channel> {
+        Ok(Endpoint::from_shared(format!("https://{addr}"))?
+            .tls_config(tls)?
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(10))
             .connect()
             .await?)
     }

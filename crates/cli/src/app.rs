@@ -19,7 +19,7 @@ use crate::auth::AuthLayer;
 use resonance_store::Store;
 use tokio::task::JoinSet;
 
-use crate::config::Settings;
+use crate::config::{Settings, TlsSettings};
 use crate::server::{BoundServer, Shutdown};
 
 /// Which parts this process runs.
@@ -56,6 +56,31 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+/// Says at start whether the servers speak TLS, and whether they require client certificates
+/// (the files' paths, never their contents).
+fn log_tls(tls: Option<&TlsSettings>) {
+    match tls {
+        None => tracing::info!("TLS off: the servers speak plaintext ([server.tls] turns it on)"),
+        Some(TlsSettings {
+            cert,
+            client_ca: None,
+            ..
+        }) => tracing::info!(
+            cert = %cert.display(),
+            "TLS on; client certificates not required (server.tls.client_ca requires them)"
+        ),
+        Some(TlsSettings {
+            cert,
+            client_ca: Some(client_ca),
+            ..
+        }) => tracing::info!(
+            cert = %cert.display(),
+            client_ca = %client_ca.display(),
+            "mutual TLS on: clients must present a certificate signed by server.tls.client_ca"
+        ),
+    }
+}
+
 /// The bound, ready-to-serve parts of one process.
 #[derive(Debug)]
 pub struct Application {
@@ -75,6 +100,15 @@ pub fn engine(settings: &Settings) -> anyhow::Result<Arc<Engine>> {
 
 impl Application {
     pub async fn build(settings: Settings, role: Role) -> anyhow::Result<Self> {
+        // The TLS files are read and checked first: a bad one stops the process before any
+        // other work, naming its key.
+        let tls = settings
+            .server
+            .tls
+            .as_ref()
+            .map(TlsSettings::load)
+            .transpose()?;
+        log_tls(settings.server.tls.as_ref());
         let store = open_store(&settings).await?;
         let limit = settings.server.max_message_bytes;
         let mut servers = Vec::new();
@@ -100,6 +134,7 @@ impl Application {
                     routes,
                     vec![SCORING_SERVICE],
                     auth.clone(),
+                    tls.clone(),
                 )
                 .await?,
             );
@@ -114,6 +149,7 @@ impl Application {
                     routes,
                     vec![ROSTER_SERVICE, CAMPAIGN_SERVICE],
                     auth.clone(),
+                    tls.clone(),
                 )
                 .await?,
             );
@@ -127,6 +163,7 @@ impl Application {
                     routes,
                     vec![INGEST_SERVICE],
                     auth.clone(),
+                    tls.clone(),
                 )
                 .await?,
             );

@@ -3,11 +3,12 @@
 //! at start with a message naming the key.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use resonance_core::ScoringConfig;
 use resonance_ingest::WorkerConfig;
+use resonance_proto::tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use resonance_store::DatabaseConfig;
 use serde::Deserialize;
 
@@ -60,6 +61,8 @@ pub struct ServerSettings {
     /// After the listener closes: how long in-flight calls get to finish.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
+    /// TLS on every server; absent, the servers speak plaintext.
+    pub tls: Option<TlsSettings>,
 }
 
 impl Default for ServerSettings {
@@ -71,8 +74,138 @@ impl Default for ServerSettings {
             max_concurrent_streams: 128,
             drain_delay: Duration::ZERO,
             shutdown_grace: Duration::from_secs(10),
+            tls: None,
         }
     }
+}
+
+/// TLS on every server. Health and reflection share each server's port, so they are TLS too.
+/// Without this section the servers speak plaintext: for a loopback address, or behind a proxy
+/// that terminates TLS.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// PEM certificate chain the servers present: their certificate first, then any
+    /// intermediates.
+    pub cert: PathBuf,
+    /// PEM private key of `cert`: PKCS#8, PKCS#1 (RSA) or SEC1 (EC), not encrypted.
+    pub key: PathBuf,
+    /// PEM certificate(s) of the CA(s) that sign client certificates. When set, every client
+    /// must present a certificate signed by one of them (mutual TLS) before it can make any
+    /// call; calls still need an API key.
+    #[serde(default)]
+    pub client_ca: Option<PathBuf>,
+}
+
+/// How long a client gets to complete the TLS handshake before its connection is dropped.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The TLS of [`TlsSettings`], its files read and checked.
+#[derive(Debug, Clone)]
+pub struct ServerTls {
+    /// For `Server::tls_config` (its `Debug` shows nothing of the key).
+    pub config: ServerTlsConfig,
+    /// Whether clients must present a certificate (mutual TLS).
+    pub mutual: bool,
+}
+
+impl ServerTls {
+    /// "on" or "mutual", for the logs.
+    pub fn mode(&self) -> &'static str {
+        if self.mutual { "mutual" } else { "on" }
+    }
+}
+
+/// The PEM label of a certificate.
+const CERTIFICATE: &str = "CERTIFICATE";
+/// The PEM labels of the private keys rustls reads: PKCS#8, PKCS#1 and SEC1.
+const PRIVATE_KEYS: [&str; 3] = ["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"];
+
+impl TlsSettings {
+    /// Reads the PEM files and builds the servers' TLS configuration now, so that a missing,
+    /// unreadable or malformed file, or a key that does not fit the certificate, stops the
+    /// process at start with the key at fault rather than failing every connection.
+    pub fn load(&self) -> Result<ServerTls, ConfigError> {
+        let cert = read_pem("server.tls.cert", &self.cert, &[CERTIFICATE])?;
+        let key = read_pem("server.tls.key", &self.key, &PRIVATE_KEYS)?;
+        let mut config = ServerTlsConfig::new()
+            .identity(Identity::from_pem(cert, key))
+            .timeout(TLS_HANDSHAKE_TIMEOUT);
+        let mut files = format!(
+            "server.tls.cert ({}) and server.tls.key ({})",
+            self.cert.display(),
+            self.key.display()
+        );
+        if let Some(client_ca) = &self.client_ca {
+            let ca = read_pem("server.tls.client_ca", client_ca, &[CERTIFICATE])?;
+            config = config.client_ca_root(Certificate::from_pem(ca));
+            files = format!(
+                "{files} with server.tls.client_ca ({})",
+                client_ca.display()
+            );
+        }
+        // tonic decodes the PEM and builds the rustls configuration here, as it will for each
+        // server: what it refuses now it would refuse then.
+        Server::builder()
+            .tls_config(config.clone())
+            .map_err(|error| {
+                ConfigError::Invalid(format!(
+                    "server.tls: {files} cannot be used: {}",
+                    causes(&error)
+                ))
+            })?;
+        Ok(ServerTls {
+            config,
+            mutual: self.client_ca.is_some(),
+        })
+    }
+}
+
+/// Reads the PEM file `path`, set by `key`, which must hold a block labelled one of `labels`.
+fn read_pem(key: &str, path: &Path, labels: &[&str]) -> Result<Vec<u8>, ConfigError> {
+    let invalid = |what: String| ConfigError::Invalid(format!("{key}: {} {what}", path.display()));
+    let pem = std::fs::read(path).map_err(|error| invalid(format!("cannot be read: {error}")))?;
+    let found = pem_labels(&pem);
+    if found.iter().any(|label| labels.contains(&label.as_str())) {
+        return Ok(pem);
+    }
+    let expected = labels.join(" or ");
+    Err(invalid(if found.is_empty() {
+        format!(
+            "is not PEM (no -----BEGIN {expected}----- line); DER converts with \
+             `openssl x509 -inform der` or `openssl pkey -inform der`"
+        )
+    } else if found.iter().any(|label| label == "ENCRYPTED PRIVATE KEY") {
+        "holds an encrypted private key; the server needs it unencrypted \
+         (`openssl pkey -in KEY -out PLAIN`, kept readable by the service alone)"
+            .to_owned()
+    } else {
+        format!("holds no {expected} (it holds: {})", found.join(", "))
+    }))
+}
+
+/// The labels of the PEM blocks in `pem` (`CERTIFICATE`, `PRIVATE KEY`, ...), in order.
+fn pem_labels(pem: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(pem)
+        .lines()
+        .filter_map(|line| {
+            line.trim()
+                .strip_prefix("-----BEGIN ")?
+                .strip_suffix("-----")
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+/// An error and its causes, on one line.
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -362,5 +495,110 @@ mod tests {
         let error = Settings::load_from(None, env(&[("RESONANCE__SCORING__LISTEN", "nowhere")]))
             .expect_err("addr");
         assert!(error.to_string().contains("listen"), "{error}");
+    }
+
+    #[test]
+    fn tls_is_off_unless_configured_and_its_keys_are_checked() {
+        let defaults = Settings::load_from(None, env(&[])).expect("defaults");
+        assert!(defaults.server.tls.is_none());
+
+        let settings = Settings::load_from(
+            None,
+            env(&[
+                ("RESONANCE__SERVER__TLS__CERT", "/etc/resonance/server.pem"),
+                ("RESONANCE__SERVER__TLS__KEY", "/etc/resonance/key.pem"),
+            ]),
+        )
+        .expect("load");
+        let tls = settings.server.tls.expect("tls section");
+        assert_eq!(tls.cert, Path::new("/etc/resonance/server.pem"));
+        assert_eq!(tls.key, Path::new("/etc/resonance/key.pem"));
+        assert!(tls.client_ca.is_none());
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("resonance.toml");
+        std::fs::write(
+            &file,
+            "[server.tls]\ncert = \"s.pem\"\nkey = \"k.pem\"\nclient_ca = \"ca.pem\"\n",
+        )
+        .expect("write");
+        let tls = Settings::load_from(Some(&file), env(&[]))
+            .expect("load")
+            .server
+            .tls
+            .expect("tls section");
+        assert_eq!(tls.client_ca.as_deref(), Some(Path::new("ca.pem")));
+
+        std::fs::write(
+            &file,
+            "[server.tls]\ncert = \"s.pem\"\nkey = \"k.pem\"\nclient_cert = \"c.pem\"\n",
+        )
+        .expect("write");
+        let error = Settings::load_from(Some(&file), env(&[])).expect_err("typo");
+        assert!(error.to_string().contains("client_cert"), "{error}");
+        std::fs::write(&file, "[server.tls]\ncert = \"s.pem\"\n").expect("write");
+        let error = Settings::load_from(Some(&file), env(&[])).expect_err("no key");
+        assert!(error.to_string().contains("server.tls.key"), "{error}");
+    }
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/tls")
+            .join(name)
+    }
+
+    /// The files are read and checked when TLS is loaded, at start; errors name the key.
+    #[test]
+    fn tls_files_are_checked_at_load_and_errors_name_the_key() {
+        let tls = TlsSettings {
+            cert: fixture("server.pem"),
+            key: fixture("server-key.pem"),
+            client_ca: None,
+        };
+        assert_eq!(tls.load().expect("TLS").mode(), "on");
+        let mutual = TlsSettings {
+            client_ca: Some(fixture("ca.pem")),
+            ..tls.clone()
+        };
+        assert_eq!(mutual.load().expect("mutual TLS").mode(), "mutual");
+
+        let cases = [
+            (
+                TlsSettings {
+                    cert: fixture("missing.pem"),
+                    ..tls.clone()
+                },
+                "server.tls.cert",
+                "cannot be read",
+            ),
+            (
+                TlsSettings {
+                    key: fixture("server.pem"),
+                    ..tls.clone()
+                },
+                "server.tls.key",
+                "holds no PRIVATE KEY",
+            ),
+            (
+                TlsSettings {
+                    cert: fixture("README.md"),
+                    ..tls.clone()
+                },
+                "server.tls.cert",
+                "is not PEM",
+            ),
+            (
+                TlsSettings {
+                    client_ca: Some(fixture("ca-key.pem")),
+                    ..tls.clone()
+                },
+                "server.tls.client_ca",
+                "holds no CERTIFICATE",
+            ),
+        ];
+        for (settings, key, problem) in cases {
+            let error = settings.load().expect_err(key).to_string();
+            assert!(error.contains(key) && error.contains(problem), "{error}");
+        }
     }
 }

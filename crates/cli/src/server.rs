@@ -1,8 +1,10 @@
 //! One gRPC server: the services it is given plus health and reflection, with the configured
-//! deadline, message-size and concurrency limits, and a graceful, bounded shutdown.
+//! deadline, message-size and concurrency limits, TLS (mutual TLS) when configured, and a
+//! graceful, bounded shutdown.
 
 use std::net::SocketAddr;
 
+use anyhow::Context as _;
 use resonance_proto::tonic::service::Routes;
 use resonance_proto::tonic::transport::Server;
 use resonance_proto::tonic::transport::server::TcpIncoming;
@@ -11,7 +13,7 @@ use tokio::sync::watch;
 use tonic_health::ServingStatus;
 
 use crate::auth::AuthLayer;
-use crate::config::ServerSettings;
+use crate::config::{ServerSettings, ServerTls};
 use crate::limit::ConcurrencyLimitLayer;
 
 /// A shutdown signal shared by every part of the process.
@@ -50,18 +52,20 @@ pub struct BoundServer {
     routes: Routes,
     service_names: Vec<&'static str>,
     auth: AuthLayer,
+    tls: Option<ServerTls>,
 }
 
 impl BoundServer {
     /// Binds `listen` (port 0 picks a free port) for `routes`, whose gRPC service names are
     /// `service_names` (reported by the health service); every call but health and reflection
-    /// must pass `auth`.
+    /// must pass `auth`. With `tls`, every connection (health and reflection included) is TLS.
     pub async fn bind(
         name: &'static str,
         listen: SocketAddr,
         routes: Routes,
         service_names: Vec<&'static str>,
         auth: AuthLayer,
+        tls: Option<ServerTls>,
     ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(listen)
             .await
@@ -74,6 +78,7 @@ impl BoundServer {
             routes,
             service_names,
             auth,
+            tls,
         })
     }
 
@@ -118,9 +123,19 @@ impl BoundServer {
         let reflection_v1 = reflection().build_v1()?;
         let reflection_v1alpha = reflection().build_v1alpha()?;
 
-        let router = Server::builder()
+        let name = self.name;
+        let tls_mode = self.tls.as_ref().map_or("off", ServerTls::mode);
+        let plaintext = self.tls.is_none();
+        let mut server = Server::builder()
             .timeout(settings.request_timeout)
-            .max_concurrent_streams(settings.max_concurrent_streams)
+            .max_concurrent_streams(settings.max_concurrent_streams);
+        if let Some(tls) = self.tls {
+            // Checked when the configuration was loaded; this builds the same again.
+            server = server
+                .tls_config(tls.config)
+                .with_context(|| format!("{name}: cannot apply server.tls"))?;
+        }
+        let router = server
             // Over the limit a call is refused before its key is checked: no database work.
             .layer(
                 tower::ServiceBuilder::new()
@@ -138,8 +153,15 @@ impl BoundServer {
         let mut serving = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async move {
             let _ = stop_signal.await;
         }));
-        let name = self.name;
-        tracing::info!(server = name, addr = %self.addr, "serving");
+        tracing::info!(server = name, addr = %self.addr, tls = tls_mode, "serving");
+        if plaintext && !self.addr.ip().is_loopback() {
+            tracing::warn!(
+                server = name,
+                addr = %self.addr,
+                "serving plaintext beyond loopback: API keys cross the network in the clear; \
+                 set [server.tls] unless a proxy in front terminates TLS"
+            );
+        }
 
         tokio::select! {
             ended = &mut serving => {
