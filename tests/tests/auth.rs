@@ -85,14 +85,14 @@ async fn calls_without_a_valid_key_are_refused_before_any_handler() {
         assert_eq!(status.code(), Code::InvalidArgument);
 
         // A second key works through x-api-key until it is revoked.
-        let second = app
+        let (second, secret) = app
             .store
             .brands()
-            .create_key(app.brand, chrono::Utc::now())
+            .create_key(app.brand, "second", None, chrono::Utc::now())
             .await
             .expect("second key");
         let header: resonance_proto::tonic::metadata::MetadataValue<_> =
-            second.secret.parse().expect("header");
+            secret.expect("shown once").parse().expect("header");
         let call = |header| {
             let mut request = Request::new(classify());
             request.metadata_mut().insert("x-api-key", header);
@@ -106,16 +106,22 @@ async fn calls_without_a_valid_key_are_refused_before_any_handler() {
         assert!(
             app.store
                 .brands()
-                .revoke(second.info.id, chrono::Utc::now())
+                .revoke(app.brand, second.id, chrono::Utc::now())
                 .await
                 .expect("revoke")
+                .is_some_and(|key| key.revoked_at.is_some())
         );
         let status = scoring
             .classify_followers(call(header))
             .await
             .expect_err("revoked");
         assert_eq!(status.code(), Code::Unauthenticated);
-        let keys = app.store.brands().keys(app.brand).await.expect("keys");
+        let keys = app
+            .store
+            .brands()
+            .keys(app.brand, None, 100)
+            .await
+            .expect("keys");
         assert_eq!(keys.len(), 2);
         assert!(
             keys.iter()

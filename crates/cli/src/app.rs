@@ -140,8 +140,11 @@ impl Application {
             );
         }
         if role.runs(Role::Roster) {
-            let routes = Routes::new(RosterApi.into_server(limit))
-                .add_service(CampaignApi.into_server(limit));
+            let model =
+                Arc::new(ScoringModel::new(&settings.scoring.model).context("scoring.model")?);
+            let campaigns = CampaignApi::new(store.clone(), model, settings.roster.report.clone());
+            let routes = Routes::new(RosterApi::new(store.clone()).into_server(limit))
+                .add_service(campaigns.into_server(limit));
             servers.push(
                 BoundServer::bind(
                     "roster",

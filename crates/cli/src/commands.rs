@@ -51,6 +51,10 @@ enum Command {
         /// COLUMN is a header ("Followers"), an occurrence ("Followers#2") or a position ("@3").
         #[arg(long = "map", value_name = "FIELD=COLUMN")]
         map: Vec<String>,
+        /// The brand (its id, as `brand list` prints it) the file's conversion records belong
+        /// to; without it they are dead-lettered.
+        #[arg(long)]
+        brand: Option<i64>,
     },
     /// Score every creator whose data changed since it was last scored, and exit. Services
     /// do this in the background; this is for batch jobs and after changing the model.
@@ -164,9 +168,10 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             mapping,
             record,
             map,
+            brand,
         } => {
             let format = file_format(&file, mapping.as_deref(), record.as_deref(), &map)?;
-            return import(&settings, &file, format).await;
+            return import(&settings, &file, format, brand).await;
         }
         Command::Authenticity(AuthenticityCommand::Train {
             data,
@@ -275,7 +280,7 @@ async fn brand(settings: &Settings, command: BrandCommand) -> anyhow::Result<Exi
         }
         BrandCommand::Keys { brand } => {
             let brand = known(brand).await?;
-            for key in brands.keys(brand.id).await? {
+            for key in brands.keys(brand.id, None, u64::MAX >> 1).await? {
                 let state = key.revoked_at.map_or_else(
                     || "active".to_owned(),
                     |at| format!("revoked {}", at.to_rfc3339()),
@@ -291,15 +296,12 @@ async fn brand(settings: &Settings, command: BrandCommand) -> anyhow::Result<Exi
         }
         BrandCommand::AddKey { brand } => {
             let brand = known(brand).await?;
-            let key = brands.create_key(brand.id, now).await?;
-            println!(
-                "api key {} for brand {} (shown once):",
-                key.info.id, brand.id.0
-            );
-            println!("{}", key.secret);
+            let (key, secret) = brands.create_key(brand.id, "", None, now).await?;
+            println!("api key {} for brand {} (shown once):", key.id, brand.id.0);
+            println!("{}", secret.unwrap_or_default());
         }
         BrandCommand::Revoke { key } => {
-            if !brands.revoke(key, now).await? {
+            if !brands.revoke_any(key, now).await? {
                 anyhow::bail!("no active key {key}");
             }
             println!("api key {key} revoked");
@@ -387,8 +389,22 @@ async fn import(
     settings: &Settings,
     file: &std::path::Path,
     format: FileFormat,
+    brand: Option<i64>,
 ) -> anyhow::Result<ExitCode> {
     let store = open_store(settings).await?;
+    let brand = match brand {
+        Some(id) => Some(
+            store
+                .brands()
+                .get(resonance_store::BrandId(id))
+                .await?
+                .ok_or_else(|| {
+                    anyhow::anyhow!("--brand: no brand {id} (see `resonance brand list`)")
+                })?
+                .id,
+        ),
+        None => None,
+    };
     let started = std::time::Instant::now();
     // On a terminal: a bar with rate and ETA; elsewhere it draws nothing.
     let bar = ProgressBar::new(std::fs::metadata(file).map(|m| m.len()).unwrap_or(0));
@@ -398,7 +414,7 @@ async fn import(
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let summary = resonance_ingest::import_file(&store, file, format, |progress| {
+    let summary = resonance_ingest::import_file_for(&store, file, format, brand, |progress| {
         bar.set_position(progress.bytes_read);
         let elapsed = started.elapsed().as_secs_f64().max(1e-3);
         bar.set_message(format!(

@@ -18,7 +18,7 @@ pub struct Settings {
     pub database: DatabaseConfig,
     pub server: ServerSettings,
     pub scoring: ScoringSettings,
-    pub roster: ListenSettings,
+    pub roster: RosterSettings,
     pub ingest: IngestSettings,
     pub auth: AuthSettings,
     pub telemetry: TelemetrySettings,
@@ -208,10 +208,22 @@ fn causes(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// The roster and campaign services.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListenSettings {
+#[serde(deny_unknown_fields, default)]
+pub struct RosterSettings {
     pub listen: SocketAddr,
+    /// What campaign reports count (the scoring model's definitions apply too).
+    pub report: resonance_core::campaign::report::ReportConfig,
+}
+
+impl Default for RosterSettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50052)),
+            report: resonance_core::campaign::report::ReportConfig::default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -260,9 +272,7 @@ impl Default for Settings {
             database: DatabaseConfig::default(),
             server: ServerSettings::default(),
             scoring: ScoringSettings::default(),
-            roster: ListenSettings {
-                listen: SocketAddr::from(([127, 0, 0, 1], 50052)),
-            },
+            roster: RosterSettings::default(),
             ingest: IngestSettings::default(),
             auth: AuthSettings::default(),
             telemetry: TelemetrySettings::default(),
@@ -350,6 +360,10 @@ impl Settings {
     fn validate(self) -> Result<Self, ConfigError> {
         resonance_core::ScoringModel::new(&self.scoring.model)
             .map_err(|e| ConfigError::Invalid(format!("scoring.model.{e}")))?;
+        self.roster
+            .report
+            .validate()
+            .map_err(|e| ConfigError::Invalid(format!("roster.report.{e}")))?;
         let positive = [
             ("server.max_message_bytes", self.server.max_message_bytes),
             (

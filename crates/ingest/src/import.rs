@@ -10,7 +10,7 @@ use std::path::Path;
 use std::rc::Rc;
 
 use chrono::{DateTime, Utc};
-use resonance_store::{JobCounts, JobState, Store, StoredJob};
+use resonance_store::{BrandId, JobCounts, JobState, Store, StoredJob};
 use tokio::sync::mpsc;
 
 use crate::pipeline::{Item, Pipeline, Rejection};
@@ -60,6 +60,18 @@ pub async fn import_file(
     store: &Store,
     path: &Path,
     format: FileFormat,
+    progress: impl FnMut(&Progress),
+) -> Result<ImportSummary, IngestError> {
+    import_file_for(store, path, format, None, progress).await
+}
+
+/// Imports a file as [`import_file`] does, storing its conversions for `brand` (without a
+/// brand, conversion records are dead-lettered: they belong to one).
+pub async fn import_file_for(
+    store: &Store,
+    path: &Path,
+    format: FileFormat,
+    brand: Option<BrandId>,
     mut progress: impl FnMut(&Progress),
 ) -> Result<ImportSummary, IngestError> {
     let source = path.display().to_string();
@@ -70,13 +82,21 @@ pub async fn import_file(
         .ingest()
         .start_job(&job_id, None, &source, Utc::now())
         .await?;
-    let outcome = run(store, &job, file, format, &source, |bytes_read, counts| {
-        progress(&Progress {
-            bytes_read,
-            total_bytes,
-            counts,
-        });
-    })
+    let pipeline = Pipeline::new(store.clone()).for_brand(brand);
+    let outcome = run(
+        &pipeline,
+        &job,
+        file,
+        format,
+        &source,
+        |bytes_read, counts| {
+            progress(&Progress {
+                bytes_read,
+                total_bytes,
+                counts,
+            });
+        },
+    )
     .await;
     match outcome {
         Ok((counts, rejections)) => {
@@ -122,14 +142,13 @@ struct Chunk {
 }
 
 async fn run(
-    store: &Store,
+    pipeline: &Pipeline,
     job: &StoredJob,
     file: std::fs::File,
     format: FileFormat,
     source: &str,
     mut progress: impl FnMut(u64, JobCounts),
 ) -> Result<(JobCounts, Vec<Rejection>), IngestError> {
-    let pipeline = Pipeline::new(store.clone());
     let (sender, mut chunks) = mpsc::channel::<Chunk>(2);
     let reader_source = source.to_owned();
     let reader = tokio::task::spawn_blocking(move || match format {

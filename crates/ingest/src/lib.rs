@@ -18,7 +18,7 @@ mod service;
 pub mod tabular;
 pub mod worker;
 
-pub use import::{FileFormat, ImportSummary, Progress, import_file, import_jsonl};
+pub use import::{FileFormat, ImportSummary, Progress, import_file, import_file_for, import_jsonl};
 pub use pipeline::{Outcome, Pipeline};
 pub use service::IngestApi;
 pub use tabular::{CsvMapping, MappingError, RowKind};

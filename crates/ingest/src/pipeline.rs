@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use resonance_core::ValidationError;
-use resonance_store::{DeadLetterInput, JobCounts, Store, StoreError, WriteOutcome};
+use resonance_core::campaign::report::Conversion;
+use resonance_store::{BrandId, DeadLetterInput, JobCounts, Store, StoreError, WriteOutcome};
 
 use crate::record::IngestRecord;
 
@@ -66,6 +67,8 @@ struct Refusal {
 #[derive(Debug, Clone)]
 pub struct Pipeline {
     store: Store,
+    /// The brand conversions are stored for; without one they are refused.
+    brand: Option<BrandId>,
     /// For redelivering sources: what makes a position unique, beyond the source's name.
     dead_letter_generation: Option<String>,
 }
@@ -74,8 +77,15 @@ impl Pipeline {
     pub fn new(store: Store) -> Self {
         Self {
             store,
+            brand: None,
             dead_letter_generation: None,
         }
+    }
+
+    /// Stores conversions for `brand` (a brand's data; other records are shared).
+    pub fn for_brand(mut self, brand: Option<BrandId>) -> Self {
+        self.brand = brand;
+        self
     }
 
     /// For sources that redeliver (a message queue): each dead letter is keyed by its source,
@@ -120,6 +130,8 @@ impl Pipeline {
         let (mut posts, mut post_at) = (Vec::new(), Vec::new());
         let (mut samples, mut sample_at) = (Vec::new(), Vec::new());
         let (mut audiences, mut audience_at) = (Vec::new(), Vec::new());
+        let (mut conversions, mut conversion_at): (Vec<Conversion>, Vec<usize>) =
+            (Vec::new(), Vec::new());
         // Where each record came from, kept for the dead letter should it be rejected.
         let mut origins: Vec<(String, String)> = Vec::with_capacity(items.len());
         let mut refusals: Vec<Refusal> = Vec::new();
@@ -146,6 +158,16 @@ impl Pipeline {
                     audiences.push((platform, handle, sketch));
                     audience_at.push(index);
                 }
+                Ok(IngestRecord::Conversion(conversion)) if self.brand.is_some() => {
+                    conversions.push(conversion);
+                    conversion_at.push(index);
+                }
+                Ok(IngestRecord::Conversion(_)) => refusals.push(Refusal {
+                    index,
+                    field: "conversion".to_owned(),
+                    reason: NO_BRAND.to_owned(),
+                    message: NO_BRAND.to_owned(),
+                }),
                 Err(error) => refusals.push(Refusal {
                     index,
                     field: error.field,
@@ -184,6 +206,17 @@ impl Pipeline {
             outcomes,
             refused
         );
+        if let Some(brand) = self.brand {
+            let brand_conversions = BrandConversions {
+                store: &self.store,
+                brand,
+            };
+            write_each!(
+                brand_conversions.upsert(conversions, conversion_at, now),
+                outcomes,
+                refused
+            );
+        }
         refusals.extend(refused.into_iter().map(|(index, error)| {
             tracing::warn!(position = %origins[index].0, %error, "the database refused a record; dead-lettered");
             Refusal {
@@ -249,6 +282,28 @@ impl Pipeline {
             rejections,
             counts,
         })
+    }
+}
+
+/// Why a conversion without a brand is refused.
+const NO_BRAND: &str = "conversions belong to a brand: push them with the brand's API key, or import them with --brand";
+
+/// A brand's conversions, written the way `write_each!` writes the shared records.
+struct BrandConversions<'a> {
+    store: &'a Store,
+    brand: BrandId,
+}
+
+impl BrandConversions<'_> {
+    async fn upsert(
+        &self,
+        conversions: &[Conversion],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        self.store
+            .campaigns()
+            .upsert_conversions(self.brand, conversions, now)
+            .await
     }
 }
 

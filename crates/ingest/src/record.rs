@@ -1,6 +1,9 @@
 //! Records as the domain sees them, parsed from the wire with field paths.
 
 use chrono::{DateTime, Utc};
+use resonance_core::account::check_not_future;
+use resonance_core::campaign::report::Conversion;
+use resonance_core::campaign::{check_url, normalize_tags};
 use resonance_core::error::WithinField;
 use resonance_core::{
     AudienceSketch, FollowerProfile, Handle, MetricSnapshot, Platform, Post, Profile,
@@ -20,6 +23,8 @@ pub enum IngestRecord {
     FollowerSample(Platform, Handle, Vec<FollowerProfile>),
     /// Audience members of an account, already folded into a sketch.
     Audience(Platform, Handle, AudienceSketch),
+    /// An order of the brand the records are ingested for.
+    Conversion(Conversion),
 }
 
 /// The most followers one follower-sample record may carry.
@@ -122,15 +127,58 @@ pub fn parse(record: &pb::Record, now: DateTime<Utc>) -> Result<IngestRecord, Va
             }
             Ok(IngestRecord::Audience(platform, handle, sketch))
         }
-        Some(Kind::Conversion(_)) => Err(not_stored_yet("conversion")),
+        Some(Kind::Conversion(conversion)) => {
+            conversion_record(conversion, now).map(IngestRecord::Conversion)
+        }
     }
 }
 
-/// Kinds the contract defines whose storage is not built yet: refused record by record, so a
-/// caller learns it instead of losing data silently.
-fn not_stored_yet(kind: &str) -> ValidationError {
-    ValidationError::new(
-        kind,
-        format!("{kind} records are not accepted by this server version yet"),
-    )
+/// The longest order id kept.
+pub const MAX_ORDER_ID: usize = 200;
+
+fn conversion_record(
+    value: &pb::ConversionRecord,
+    now: DateTime<Utc>,
+) -> Result<Conversion, ValidationError> {
+    let order_id = value.order_id.trim();
+    if order_id.is_empty() || order_id.len() > MAX_ORDER_ID {
+        return Err(ValidationError::new(
+            "conversion.order_id",
+            format!("must hold 1 to {MAX_ORDER_ID} bytes"),
+        ));
+    }
+    let promo_code = if value.promo_code.trim().is_empty() {
+        None
+    } else {
+        normalize_tags(&[value.promo_code.clone()], None, "promo_code")
+            .map_err(|e| ValidationError::new("conversion.promo_code", e.message))?
+            .pop()
+    };
+    let tracking_url = Some(value.tracking_url.trim())
+        .filter(|url| !url.is_empty())
+        .map(|url| {
+            check_url(url).within("conversion.tracking_url")?;
+            Ok::<_, ValidationError>(url.to_owned())
+        })
+        .transpose()?;
+    if promo_code.is_none() && tracking_url.is_none() {
+        return Err(ValidationError::new(
+            "conversion.promo_code",
+            "a conversion needs a promo code or a tracking URL to be attributed",
+        ));
+    }
+    let occurred_at =
+        convert::required_time(value.occurred_time.as_ref(), "conversion.occurred_time")?;
+    check_not_future(occurred_at, now).within("conversion.occurred_time")?;
+    let revenue = value
+        .revenue
+        .as_ref()
+        .ok_or_else(|| ValidationError::new("conversion.revenue", "is required"))?;
+    Ok(Conversion {
+        order_id: order_id.to_owned(),
+        promo_code,
+        tracking_url,
+        occurred_at,
+        revenue: convert::money_micros(revenue).within("conversion.revenue")?,
+    })
 }

@@ -12,7 +12,7 @@ use resonance_proto::ingest::{
 };
 use resonance_proto::status::{self, cap_message, invalid_argument, storage_failure};
 use resonance_proto::tonic::{self, Request, Response, Status, Streaming};
-use resonance_store::{JobState, Store, StoreError, StoredJob};
+use resonance_store::{BrandId, JobState, Store, StoreError, StoredJob};
 
 use crate::pipeline::{Item, Outcome, Pipeline};
 
@@ -94,6 +94,11 @@ impl IngestService for IngestApi {
         &self,
         request: Request<Streaming<IngestRecordsRequest>>,
     ) -> Result<Response<IngestRecordsResponse>, Status> {
+        // Conversions are stored for the brand whose key made the call.
+        let pipeline = self
+            .pipeline
+            .clone()
+            .for_brand(request.extensions().get::<BrandId>().copied());
         let mut stream = request.into_inner();
         let Some(first) = stream.next().await.transpose()? else {
             return Err(invalid_argument(&ValidationError::new(
@@ -144,7 +149,8 @@ impl IngestService for IngestApi {
                 });
                 index += 1;
                 if batch.len() == RECORDS_PER_BATCH {
-                    self.flush(
+                    Self::flush(
+                        &pipeline,
                         job_for_counts,
                         &source,
                         &mut batch,
@@ -155,7 +161,8 @@ impl IngestService for IngestApi {
                 }
             }
         }
-        self.flush(
+        Self::flush(
+            &pipeline,
             job_for_counts,
             &source,
             &mut batch,
@@ -283,7 +290,7 @@ impl IngestService for IngestApi {
 
 impl IngestApi {
     async fn flush(
-        &self,
+        pipeline: &Pipeline,
         job_id: Option<&str>,
         source: &str,
         batch: &mut Vec<Item>,
@@ -294,8 +301,7 @@ impl IngestApi {
             return Ok(());
         }
         let offset = outcomes.len();
-        let result = self
-            .pipeline
+        let result = pipeline
             .apply(job_id, source, std::mem::take(batch), Utc::now())
             .await
             .map_err(store_status)?;

@@ -55,4 +55,5 @@ pub use resonance::{
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("resonance_descriptor");
 
 pub mod convert;
+pub mod paging;
 pub mod status;

@@ -1,24 +1,26 @@
-//! RosterService and CampaignService.
+//! RosterService and CampaignService: what belongs to a brand (API keys, rosters, campaigns,
+//! deliverables) and the campaign report.
 //!
-//! The contracts are served (with health and reflection) so that clients can be built against
-//! them; the brand, roster and campaign RPCs themselves answer UNIMPLEMENTED until brand
-//! authentication and tenant-scoped storage exist (they must never run without a tenant).
+//! Every handler takes the calling brand from the request (the authentication layer puts it
+//! there) and passes it to every store call, so another brand's ids read as absent.
 
-use resonance_proto::campaign::campaign_service_server::{CampaignService, CampaignServiceServer};
-use resonance_proto::roster::roster_service_server::{RosterService, RosterServiceServer};
-use resonance_proto::tonic;
+#![cfg_attr(
+    test,
+    allow(
+        unused_crate_dependencies,
+        reason = "dev-dependencies serve the integration tests"
+    )
+)]
 
-#[derive(Debug, Clone, Default)]
-pub struct RosterApi;
+mod campaigns;
+mod common;
+mod rosters;
 
-#[derive(Debug, Clone, Default)]
-pub struct CampaignApi;
+pub use campaigns::CampaignApi;
+pub use rosters::RosterApi;
 
-#[tonic::async_trait]
-impl RosterService for RosterApi {}
-
-#[tonic::async_trait]
-impl CampaignService for CampaignApi {}
+use resonance_proto::campaign::campaign_service_server::CampaignServiceServer;
+use resonance_proto::roster::roster_service_server::RosterServiceServer;
 
 impl RosterApi {
     pub fn into_server(self, max_message_bytes: usize) -> RosterServiceServer<Self> {

@@ -4,15 +4,11 @@
 //! stay correct and fast at any depth) and a fingerprint of the filters, so that a token is
 //! refused with another request's filters instead of silently returning a wrong page.
 
-use std::hash::Hasher;
-
-use prost::Message;
 use resonance_core::{Platform, ValidationError};
-use resonance_proto::convert;
 use resonance_proto::scoring::SearchCreatorsRequest;
 use resonance_proto::scoring::search_creators_request::SortBy;
+use resonance_proto::{convert, paging};
 use resonance_store::{SearchQuery, SearchSort};
-use siphasher::sip::SipHasher13;
 
 /// Page size when the request gives none.
 pub const DEFAULT_PAGE_SIZE: u64 = 50;
@@ -25,9 +21,7 @@ fn fingerprint(request: &SearchCreatorsRequest) -> u64 {
     let mut filters = request.clone();
     filters.page_size = 0;
     filters.page_token.clear();
-    let mut hasher = SipHasher13::new_with_keys(0x7265_736f_6e61_6e63, 0x6570_6167_6573_0001);
-    hasher.write(&filters.encode_to_vec());
-    hasher.finish()
+    paging::fingerprint(&filters)
 }
 
 fn sort_name(sort: SearchSort) -> &'static str {

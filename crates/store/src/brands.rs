@@ -9,12 +9,13 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 
 use crate::StoreError;
 use crate::entity::{api_key, brand};
+use crate::owned::create_once;
 
 /// The id of a brand: every brand-owned row is reached through it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -35,6 +36,7 @@ pub struct ApiKeyInfo {
     pub brand: BrandId,
     /// "rsn_1a2b3c4d...".
     pub prefix: String,
+    pub display_name: String,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
@@ -77,6 +79,7 @@ fn info(row: api_key::Model) -> ApiKeyInfo {
         id: row.id,
         brand: BrandId(row.brand_id),
         prefix: format!("{}...", row.prefix),
+        display_name: row.display_name,
         created_at: row.created_at,
         revoked_at: row.revoked_at,
     }
@@ -93,6 +96,8 @@ fn brand_from_row(row: brand::Model) -> Brand {
 async fn insert_key<C: ConnectionTrait>(
     db: &C,
     brand: BrandId,
+    display_name: &str,
+    request_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<NewApiKey, StoreError> {
     let secret = generate()?;
@@ -102,6 +107,8 @@ async fn insert_key<C: ConnectionTrait>(
         hash: Set(hash(&secret)),
         created_at: Set(now),
         revoked_at: Set(None),
+        display_name: Set(display_name.to_owned()),
+        request_id: Set(request_id.map(str::to_owned)),
         ..Default::default()
     }
     .insert(db)
@@ -141,7 +148,7 @@ impl BrandRepo<'_> {
         .insert(&txn)
         .await?;
         let brand = brand_from_row(row);
-        let key = insert_key(&txn, brand.id, now).await?;
+        let key = insert_key(&txn, brand.id, "first key", None, now).await?;
         txn.commit().await?;
         Ok((brand, key))
     }
@@ -163,33 +170,42 @@ impl BrandRepo<'_> {
             .collect())
     }
 
-    /// A new key for a brand.
+    /// A new key for a brand. With a request id, a retry returns the key made first, without
+    /// its secret (which is shown once).
     pub async fn create_key(
         &self,
         brand: BrandId,
+        display_name: &str,
+        request_id: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Result<NewApiKey, StoreError> {
-        let secret = generate()?;
-        let row = api_key::ActiveModel {
-            brand_id: Set(brand.0),
-            prefix: Set(secret.chars().take(SHOWN_CHARS).collect()),
-            hash: Set(hash(&secret)),
-            created_at: Set(now),
-            revoked_at: Set(None),
-            ..Default::default()
-        }
-        .insert(self.db)
-        .await?;
-        Ok(NewApiKey {
-            info: info(row),
-            secret,
+    ) -> Result<(ApiKeyInfo, Option<String>), StoreError> {
+        let find = |request_id: String| async move {
+            Ok(api_key::Entity::find()
+                .filter(api_key::Column::BrandId.eq(brand.0))
+                .filter(api_key::Column::RequestId.eq(request_id))
+                .one(self.db)
+                .await?
+                .map(|row| (info(row), None)))
+        };
+        create_once(request_id, find, || async {
+            let key = insert_key(self.db, brand, display_name, request_id, now).await?;
+            Ok((key.info, Some(key.secret)))
         })
+        .await
     }
 
-    pub async fn keys(&self, brand: BrandId) -> Result<Vec<ApiKeyInfo>, StoreError> {
+    /// A brand's keys in creation order, after the key `after`.
+    pub async fn keys(
+        &self,
+        brand: BrandId,
+        after: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<ApiKeyInfo>, StoreError> {
         Ok(api_key::Entity::find()
             .filter(api_key::Column::BrandId.eq(brand.0))
+            .filter(api_key::Column::Id.gt(after.unwrap_or(0)))
             .order_by_asc(api_key::Column::Id)
+            .limit(limit)
             .all(self.db)
             .await?
             .into_iter()
@@ -197,8 +213,34 @@ impl BrandRepo<'_> {
             .collect())
     }
 
-    /// Revokes a key; `false` if there is no such key or it was revoked already.
-    pub async fn revoke(&self, key_id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    /// Revokes a brand's key (revoking twice keeps the first time); `None` if the brand has no
+    /// such key.
+    pub async fn revoke(
+        &self,
+        brand: BrandId,
+        key_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ApiKeyInfo>, StoreError> {
+        api_key::Entity::update_many()
+            .col_expr(
+                api_key::Column::RevokedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(api_key::Column::Id.eq(key_id))
+            .filter(api_key::Column::BrandId.eq(brand.0))
+            .filter(api_key::Column::RevokedAt.is_null())
+            .exec(self.db)
+            .await?;
+        Ok(api_key::Entity::find_by_id(key_id)
+            .filter(api_key::Column::BrandId.eq(brand.0))
+            .one(self.db)
+            .await?
+            .map(info))
+    }
+
+    /// Revokes a key of any brand, for operators; `false` if there is no such key or it was
+    /// revoked already.
+    pub async fn revoke_any(&self, key_id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let result = api_key::Entity::update_many()
             .col_expr(
                 api_key::Column::RevokedAt,

@@ -27,7 +27,7 @@ use crate::account::{ContentFormat, Post};
 use crate::error::ValidationError;
 use crate::score::ScoringModel;
 
-/// The `[campaigns]` settings the report uses.
+/// What a campaign report counts (`[roster.report]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReportConfig {
@@ -48,7 +48,7 @@ impl ReportConfig {
     pub fn validate(&self) -> Result<(), ValidationError> {
         if self.conversion_window_days > 3_650 {
             return Err(ValidationError::new(
-                "campaigns.conversion_window_days",
+                "conversion_window_days",
                 "must be at most 3650",
             ));
         }

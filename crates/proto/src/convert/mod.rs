@@ -87,6 +87,29 @@ pub fn money_amount(value: &pb::Money, currency: &str) -> Result<f64, Validation
     Ok(value.units as f64 + f64::from(value.nanos) / 1e9)
 }
 
+/// Money as kept: millionths of a unit. Refuses finer amounts (they would be rounded away),
+/// negative ones, and mixed signs.
+pub fn money_micros(value: &pb::Money) -> Result<resonance_core::campaign::Money, ValidationError> {
+    if value.units < 0 || value.nanos < 0 {
+        return Err(ValidationError::new("", "must not be negative"));
+    }
+    if value.nanos >= 1_000_000_000 {
+        return Err(ValidationError::new("nanos", "must be below 1,000,000,000"));
+    }
+    if value.nanos % 1_000 != 0 {
+        return Err(ValidationError::new(
+            "nanos",
+            "must be a multiple of 1,000: amounts are kept to the millionth",
+        ));
+    }
+    let micros = value
+        .units
+        .checked_mul(1_000_000)
+        .and_then(|units| units.checked_add(i64::from(value.nanos / 1_000)))
+        .ok_or_else(|| ValidationError::new("units", "is too large"))?;
+    resonance_core::campaign::Money::new(&value.currency_code, micros)
+}
+
 pub fn duration(span: TimeDelta) -> prost_types::Duration {
     let nanos = span.subsec_nanos();
     prost_types::Duration {
