@@ -114,9 +114,18 @@ impl TestApp {
     /// A channel to one of the servers whose calls carry the test brand's key (the servers
     /// are listening already: no waiting needed).
     pub async fn channel(&self, addr: SocketAddr) -> anyhow::Result<KeyedChannel> {
+        self.channel_with_key(addr, &self.api_key).await
+    }
+
+    /// A channel whose calls carry `key` (another brand's, for example).
+    pub async fn channel_with_key(
+        &self,
+        addr: SocketAddr,
+        key: &str,
+    ) -> anyhow::Result<KeyedChannel> {
         Ok(InterceptedService::new(
             self.bare_channel(addr).await?,
-            WithKey::new(&self.api_key)?,
+            WithKey::new(key)?,
         ))
     }
 
