@@ -12,7 +12,7 @@ use resonance_proto::tonic::transport::{Certificate, Identity, Server, ServerTls
 use resonance_store::DatabaseConfig;
 use serde::Deserialize;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub database: DatabaseConfig,
@@ -262,20 +262,6 @@ impl Default for IngestSettings {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 50053)),
             worker: WorkerConfig::default(),
-        }
-    }
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            database: DatabaseConfig::default(),
-            server: ServerSettings::default(),
-            scoring: ScoringSettings::default(),
-            roster: RosterSettings::default(),
-            ingest: IngestSettings::default(),
-            auth: AuthSettings::default(),
-            telemetry: TelemetrySettings::default(),
         }
     }
 }

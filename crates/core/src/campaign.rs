@@ -482,6 +482,16 @@ pub fn normalize_tags(
     Ok(tags)
 }
 
+/// One promo code, normalized as [`normalize_tags`] does; `None` when blank.
+pub fn promo_code(raw: &str) -> Result<Option<String>, ValidationError> {
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    normalize_tags(std::slice::from_ref(&raw.to_owned()), None, "")
+        .map(|mut codes| codes.pop())
+        .map_err(|e| ValidationError::new("", e.message))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

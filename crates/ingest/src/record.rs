@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use resonance_core::account::check_not_future;
 use resonance_core::campaign::report::Conversion;
-use resonance_core::campaign::{check_url, normalize_tags};
+use resonance_core::campaign::{check_url, promo_code};
 use resonance_core::error::WithinField;
 use resonance_core::{
     AudienceSketch, FollowerProfile, Handle, MetricSnapshot, Platform, Post, Profile,
@@ -147,13 +147,7 @@ fn conversion_record(
             format!("must hold 1 to {MAX_ORDER_ID} bytes"),
         ));
     }
-    let promo_code = if value.promo_code.trim().is_empty() {
-        None
-    } else {
-        normalize_tags(&[value.promo_code.clone()], None, "promo_code")
-            .map_err(|e| ValidationError::new("conversion.promo_code", e.message))?
-            .pop()
-    };
+    let promo_code = promo_code(&value.promo_code).within("conversion.promo_code")?;
     let tracking_url = Some(value.tracking_url.trim())
         .filter(|url| !url.is_empty())
         .map(|url| {

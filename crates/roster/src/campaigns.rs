@@ -309,15 +309,11 @@ fn merge_kind(
         let at = format!("deliverable.{path}");
         match (&mut next, wire) {
             (DeliverableKind::Takeover { account, window: w }, Some(Kind::Takeover(t))) => {
-                if field.is_empty() || field == "account" {
-                    if field == "account" || t.account.is_some() {
-                        *account = creator_key(t.account.as_ref(), "deliverable.takeover.account")?;
-                    }
+                if (field.is_empty() && t.account.is_some()) || field == "account" {
+                    *account = creator_key(t.account.as_ref(), "deliverable.takeover.account")?;
                 }
-                if field.is_empty() || field == "window" {
-                    if field == "window" || t.window.is_some() {
-                        *w = window(t.window.as_ref(), "deliverable.takeover.window")?;
-                    }
+                if (field.is_empty() && t.window.is_some()) || field == "window" {
+                    *w = window(t.window.as_ref(), "deliverable.takeover.window")?;
                 }
             }
             (

@@ -251,6 +251,32 @@ pub(crate) fn display_name(value: &str, field: &str) -> Result<String, Validatio
     Ok(value.to_owned())
 }
 
+/// A wire enum value as a domain status: `None` for the UNSPECIFIED value 0. `name_of` is the
+/// generated enum's `as_str_name` ("PIPELINE_STATUS_PROSPECT"), whose `prefix` is stripped.
+pub(crate) fn from_wire<T: std::str::FromStr<Err = ValidationError>>(
+    raw: i32,
+    name_of: impl Fn(i32) -> Option<&'static str>,
+    prefix: &str,
+    field: &str,
+) -> Result<Option<T>, ValidationError> {
+    if raw == 0 {
+        return Ok(None);
+    }
+    let name = name_of(raw)
+        .and_then(|name| name.strip_prefix(prefix))
+        .ok_or_else(|| ValidationError::new(field, format!("unknown value {raw}")))?;
+    name.to_ascii_lowercase()
+        .parse()
+        .map(Some)
+        .map_err(|e: ValidationError| e.within(field))
+}
+
+/// A domain status as its wire enum value, by name (`value_of` is the generated enum's
+/// `from_str_name`).
+pub(crate) fn to_wire(name: &str, prefix: &str, value_of: impl Fn(&str) -> Option<i32>) -> i32 {
+    value_of(&format!("{prefix}{}", name.to_ascii_uppercase())).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,30 +345,4 @@ mod tests {
         assert!(money(&usd(-1, 0)).is_err());
         assert!(money(&usd(i64::MAX, 0)).is_err());
     }
-}
-
-/// A wire enum value as a domain status: `None` for the UNSPECIFIED value 0. `name_of` is the
-/// generated enum's `as_str_name` ("PIPELINE_STATUS_PROSPECT"), whose `prefix` is stripped.
-pub(crate) fn from_wire<T: std::str::FromStr<Err = ValidationError>>(
-    raw: i32,
-    name_of: impl Fn(i32) -> Option<&'static str>,
-    prefix: &str,
-    field: &str,
-) -> Result<Option<T>, ValidationError> {
-    if raw == 0 {
-        return Ok(None);
-    }
-    let name = name_of(raw)
-        .and_then(|name| name.strip_prefix(prefix))
-        .ok_or_else(|| ValidationError::new(field, format!("unknown value {raw}")))?;
-    name.to_ascii_lowercase()
-        .parse()
-        .map(Some)
-        .map_err(|e: ValidationError| e.within(field))
-}
-
-/// A domain status as its wire enum value, by name (`value_of` is the generated enum's
-/// `from_str_name`).
-pub(crate) fn to_wire(name: &str, prefix: &str, value_of: impl Fn(&str) -> Option<i32>) -> i32 {
-    value_of(&format!("{prefix}{}", name.to_ascii_uppercase())).unwrap_or_default()
 }
