@@ -381,6 +381,20 @@ async fn a_campaign_runs_end_to_end_and_stays_with_its_brand() {
             names,
             entries.iter().map(|e| e.name.clone()).collect::<Vec<_>>()
         );
+        let exact = rosters
+            .list_roster_entries(rpb::ListRosterEntriesRequest {
+                parent: roster.name.clone(),
+                page_size: 3,
+                ..Default::default()
+            })
+            .await
+            .expect("page")
+            .into_inner();
+        assert_eq!(exact.entries.len(), 3);
+        assert!(
+            exact.next_page_token.is_empty(),
+            "a full last page has no next page"
+        );
 
         // A campaign: 50 concurrent creates with one request id make one.
         let create_campaign = cpb::CreateCampaignRequest {
@@ -758,6 +772,35 @@ async fn a_campaign_runs_end_to_end_and_stays_with_its_brand() {
         )
         .await;
 
+        // Ingestion jobs and their dead letters are per brand too.
+        let mut their_ingest = IngestServiceClient::new(
+            app.channel_with_key(app.ingest, &rival_key.secret)
+                .await
+                .expect("connect"),
+        );
+        let their_jobs = their_ingest
+            .list_ingest_jobs(resonance_proto::ingest::ListIngestJobsRequest::default())
+            .await
+            .expect("jobs")
+            .into_inner()
+            .jobs;
+        assert_eq!(their_jobs.len(), 1, "only the rival's own push");
+        let mut my_ingest = IngestServiceClient::new(ingest_channel.clone());
+        let my_jobs = my_ingest
+            .list_ingest_jobs(resonance_proto::ingest::ListIngestJobsRequest::default())
+            .await
+            .expect("jobs")
+            .into_inner()
+            .jobs;
+        assert_eq!(my_jobs.len(), 2);
+        let foreign_job = my_ingest
+            .get_ingest_job(resonance_proto::ingest::GetIngestJobRequest {
+                name: their_jobs[0].name.clone(),
+            })
+            .await
+            .expect_err("another brand's job");
+        assert_eq!(foreign_job.code(), Code::NotFound);
+
         let seeded = campaigns
             .get_deliverable(cpb::GetDeliverableRequest {
                 name: ana_seeding.name.clone(),
@@ -853,7 +896,7 @@ async fn a_campaign_runs_end_to_end_and_stays_with_its_brand() {
         close(amount(video_line.earned_media_value.as_ref()), 200.0);
         assert_eq!(video_line.conversions, 1);
         close(amount(video_line.revenue.as_ref()), 120.5);
-        close(video_line.return_on_spend, 120.5 / 1_000.0);
+        close(video_line.return_on_spend.expect("spent"), 120.5 / 1_000.0);
         assert_eq!(video_line.undisclosed_posts, 0);
 
         // The campaign: three posts; o-1 and o-2 (campaign code), not o-3 or the rival's o-1.
@@ -874,9 +917,9 @@ async fn a_campaign_runs_end_to_end_and_stays_with_its_brand() {
         );
         assert_eq!(total.conversions, 2);
         close(amount(total.revenue.as_ref()), 200.5);
-        close(total.return_on_spend, 200.5 / 1_350.0);
+        close(total.return_on_spend.expect("spent"), 200.5 / 1_350.0);
         assert_eq!(total.undisclosed_posts, 2);
-        close(report.seeding_post_rate, 0.5);
+        close(report.seeding_post_rate.expect("seeded"), 0.5);
         assert!(report.emv_formula.contains("MightyScout"));
 
         // The second brand: every read, change and list of the first brand's objects is

@@ -131,7 +131,7 @@ async fn consume_on(backend: Backend, url: &str, client: async_nats::Client) {
     let letters = app
         .store
         .ingest()
-        .list_dead_letters(None, None, 10)
+        .list_dead_letters(None, None, None, 10)
         .await
         .expect("dead letters");
     assert_eq!(letters.len(), 1, "{letters:?}");

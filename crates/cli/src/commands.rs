@@ -280,7 +280,10 @@ async fn brand(settings: &Settings, command: BrandCommand) -> anyhow::Result<Exi
         }
         BrandCommand::Keys { brand } => {
             let brand = known(brand).await?;
-            for key in brands.keys(brand.id, None, u64::MAX >> 1).await? {
+            for key in brands
+                .keys(brand.id, None, resonance_store::NO_LIMIT)
+                .await?
+            {
                 let state = key.revoked_at.map_or_else(
                     || "active".to_owned(),
                     |at| format!("revoked {}", at.to_rfc3339()),

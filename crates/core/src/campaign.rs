@@ -242,7 +242,18 @@ pub struct Window {
 }
 
 impl Window {
+    /// A window within the years 1970 to 9999 (so that date arithmetic on it cannot
+    /// overflow), ending after it starts.
     pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Self, ValidationError> {
+        use chrono::Datelike;
+        for (at, field) in [(start, "start_time"), (end, "end_time")] {
+            if !(1970..=9999).contains(&at.year()) {
+                return Err(ValidationError::new(
+                    field,
+                    "must lie within the years 1970 to 9999",
+                ));
+            }
+        }
         if end <= start {
             return Err(ValidationError::new(
                 "end_time",

@@ -80,7 +80,7 @@ pub async fn import_file_for(
     let job_id = uuid::Uuid::now_v7().to_string();
     let (job, _) = store
         .ingest()
-        .start_job(&job_id, None, &source, Utc::now())
+        .start_job(&job_id, None, brand, &source, Utc::now())
         .await?;
     let pipeline = Pipeline::new(store.clone()).for_brand(brand);
     let outcome = run(

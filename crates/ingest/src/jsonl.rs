@@ -1,5 +1,7 @@
 //! The canonical JSONL record format: one JSON object per line, with a `type` of `profile`,
-//! `snapshot`, `post`, `follower_sample` or `audience`, the account as top-level `platform` and
+//! `snapshot`, `post`, `follower_sample`, `audience` or `conversion` (a brand's order, with
+//! `order_id`, `promo_code` and/or `tracking_url`, `occurred_time`, `revenue` and `currency`),
+//! the account as top-level `platform` and
 //! `handle`, and otherwise the field names of the protobuf messages
 //! (resonance.scoring.v1.Profile, MetricSnapshot, Post, FollowerProfile; `member_ids` of
 //! resonance.ingest.v1.AudienceRecord). Times are RFC 3339 strings.
@@ -10,14 +12,15 @@
 //! {"type":"snapshot","platform":"instagram","handle":"chef.anna","observed_time":"2026-10-01T00:00:00Z","followers":24000,"following":300,"media_count":110}
 //! {"type":"follower_sample","platform":"instagram","handle":"chef.anna","followers":[{"id":"u1","followers":12,"following":4100,"media_count":0}]}
 //! {"type":"audience","platform":"instagram","handle":"chef.anna","member_ids":["u1","u2","u3"]}
+//! {"type":"conversion","order_id":"o-1001","promo_code":"ANNA10","occurred_time":"2026-11-02T09:30:00Z","revenue":42.5,"currency":"USD"}
 //! ```
 
 use chrono::{DateTime, Utc};
 use resonance_core::{Platform, ValidationError};
 use resonance_proto::common::CreatorRef;
 use resonance_proto::ingest::{
-    AudienceRecord, FollowerSampleRecord, PostRecord, ProfileRecord, Record, SnapshotRecord,
-    record::Kind,
+    AudienceRecord, ConversionRecord, FollowerSampleRecord, PostRecord, ProfileRecord, Record,
+    SnapshotRecord, record::Kind,
 };
 use resonance_proto::{convert, scoring as pb};
 use serde::Deserialize;
@@ -139,6 +142,24 @@ enum Line {
     Post(PostLine),
     FollowerSample(FollowerSampleLine),
     Audience(AudienceLine),
+    Conversion(ConversionLine),
+}
+
+/// An order of the importing brand (`resonance import --brand`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConversionLine {
+    #[serde(rename = "type")]
+    _kind: serde::de::IgnoredAny,
+    order_id: String,
+    #[serde(default)]
+    promo_code: String,
+    #[serde(default)]
+    tracking_url: String,
+    occurred_time: DateTime<Utc>,
+    /// In whole units of `currency`, for example 120.5.
+    revenue: f64,
+    currency: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -206,18 +227,19 @@ pub fn parse_line(line: &str) -> Result<Record, ValidationError> {
         Some("post") => Line::Post(fields(line)?),
         Some("follower_sample") => Line::FollowerSample(fields(line)?),
         Some("audience") => Line::Audience(fields(line)?),
+        Some("conversion") => Line::Conversion(fields(line)?),
         Some(other) => {
             return Err(ValidationError::new(
                 "type",
                 format!(
-                    "unknown record type {other:?} (expected profile, snapshot, post, follower_sample or audience)"
+                    "unknown record type {other:?} (expected profile, snapshot, post, follower_sample, audience or conversion)"
                 ),
             ));
         }
         None => {
             return Err(ValidationError::new(
                 "type",
-                "is required (profile, snapshot, post, follower_sample or audience)",
+                "is required (profile, snapshot, post, follower_sample, audience or conversion)",
             ));
         }
     };
@@ -298,6 +320,27 @@ pub fn parse_line(line: &str) -> Result<Record, ValidationError> {
             account: Some(account(&a.platform, &a.handle)?),
             member_ids: a.member_ids,
         }),
+        Line::Conversion(c) => {
+            if !c.revenue.is_finite() || c.revenue < 0.0 || c.revenue > 1e12 {
+                return Err(ValidationError::new(
+                    "revenue",
+                    "must be a non-negative amount below 10^12",
+                ));
+            }
+            // Kept to the millionth: round here so that 120.1 is not 120.09999999.
+            let micros = (c.revenue * 1e6).round() as i64;
+            Kind::Conversion(ConversionRecord {
+                order_id: c.order_id,
+                promo_code: c.promo_code,
+                tracking_url: c.tracking_url,
+                occurred_time: Some(convert::timestamp(c.occurred_time)),
+                revenue: Some(resonance_proto::common::Money {
+                    currency_code: c.currency,
+                    units: micros / 1_000_000,
+                    nanos: i32::try_from((micros % 1_000_000) * 1_000).unwrap_or(0),
+                }),
+            })
+        }
     };
     Ok(Record { kind: Some(kind) })
 }
@@ -311,7 +354,7 @@ pub fn line_field(wire_path: &str) -> String {
     } else if segments.len() >= 2
         && matches!(
             segments[0],
-            "profile" | "snapshot" | "post" | "follower_sample" | "audience"
+            "profile" | "snapshot" | "post" | "follower_sample" | "audience" | "conversion"
         )
     {
         // A field of the record itself: "post.observed_time", "audience.member_ids[2]".

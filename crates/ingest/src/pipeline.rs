@@ -250,7 +250,7 @@ impl Pipeline {
         }
         self.store
             .ingest()
-            .add_dead_letters(job_id, letters, now)
+            .add_dead_letters(job_id, self.brand, letters, now)
             .await?;
 
         let outcomes: Vec<Outcome> = outcomes

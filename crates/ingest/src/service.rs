@@ -88,17 +88,25 @@ impl IngestApi {
     }
 }
 
+/// The calling brand: jobs and dead letters are listed and read per brand. The
+/// authentication layer puts it on every request that reaches a handler.
+fn caller<T>(request: &Request<T>) -> Result<BrandId, Status> {
+    request
+        .extensions()
+        .get::<BrandId>()
+        .copied()
+        .ok_or_else(|| Status::unauthenticated("an API key is required"))
+}
+
 #[tonic::async_trait]
 impl IngestService for IngestApi {
     async fn ingest_records(
         &self,
         request: Request<Streaming<IngestRecordsRequest>>,
     ) -> Result<Response<IngestRecordsResponse>, Status> {
-        // Conversions are stored for the brand whose key made the call.
-        let pipeline = self
-            .pipeline
-            .clone()
-            .for_brand(request.extensions().get::<BrandId>().copied());
+        // Jobs, dead letters and conversions belong to the brand whose key made the call.
+        let brand = request.extensions().get::<BrandId>().copied();
+        let pipeline = self.pipeline.clone().for_brand(brand);
         let mut stream = request.into_inner();
         let Some(first) = stream.next().await.transpose()? else {
             return Err(invalid_argument(&ValidationError::new(
@@ -122,7 +130,7 @@ impl IngestService for IngestApi {
         let (job, fresh) = self
             .store()
             .ingest()
-            .start_job(&id, request_id, &source, Utc::now())
+            .start_job(&id, request_id, brand, &source, Utc::now())
             .await
             .map_err(store_status)?;
         // A retried stream (same request_id) is applied again, which changes nothing the first
@@ -191,11 +199,12 @@ impl IngestService for IngestApi {
         &self,
         request: Request<GetIngestJobRequest>,
     ) -> Result<Response<GetIngestJobResponse>, Status> {
+        let brand = caller(&request)?;
         let id = job_id(&request.get_ref().name, "name")?;
         let job = self
             .store()
             .ingest()
-            .get_job(&id)
+            .get_job(&id, Some(brand))
             .await
             .map_err(store_status)?;
         let job = job.ok_or_else(|| {
@@ -213,13 +222,14 @@ impl IngestService for IngestApi {
         &self,
         request: Request<ListIngestJobsRequest>,
     ) -> Result<Response<ListIngestJobsResponse>, Status> {
+        let brand = caller(&request)?;
         let request = request.into_inner();
         let limit = page_size(request.page_size)?;
         let after = Some(request.page_token.as_str()).filter(|t| !t.is_empty());
         let jobs = self
             .store()
             .ingest()
-            .list_jobs(after, limit)
+            .list_jobs(Some(brand), after, limit)
             .await
             .map_err(store_status)?;
         let next_page_token = if jobs.len() as u64 == limit {
@@ -237,6 +247,7 @@ impl IngestService for IngestApi {
         &self,
         request: Request<ListDeadLettersRequest>,
     ) -> Result<Response<ListDeadLettersResponse>, Status> {
+        let brand = caller(&request)?;
         let request = request.into_inner();
         let limit = page_size(request.page_size)?;
         let job = if request.parent.is_empty() {
@@ -257,7 +268,7 @@ impl IngestService for IngestApi {
         let letters = self
             .store()
             .ingest()
-            .list_dead_letters(job.as_deref(), after, limit)
+            .list_dead_letters(Some(brand), job.as_deref(), after, limit)
             .await
             .map_err(store_status)?;
         let next_page_token = if letters.len() as u64 == limit {

@@ -333,7 +333,7 @@ impl Worker {
             .pipeline
             .store()
             .ingest()
-            .add_dead_letters(None, vec![letter], Utc::now())
+            .add_dead_letters(None, None, vec![letter], Utc::now())
             .await
         {
             Ok(()) => {

@@ -212,7 +212,7 @@ async fn messy_rows_are_read_and_a_bad_row_is_reported_by_line() {
 
         let letters = store
             .ingest()
-            .list_dead_letters(Some(&summary.job.id), None, 10)
+            .list_dead_letters(None, Some(&summary.job.id), None, 10)
             .await
             .expect("dead letters");
         assert_eq!(letters.len(), 1);

@@ -10,10 +10,13 @@ use prost::Message;
 use resonance_core::ValidationError;
 use siphasher::sip::SipHasher13;
 
-/// A stable fingerprint of a request's filters: give it the request with its page size and
-/// token cleared.
-pub fn fingerprint(filters: &impl Message) -> u64 {
+/// A stable fingerprint of a list and its filters: `list` names the list ("ListRosters"), so
+/// that a token from one list is refused by another; give `filters` the request with its page
+/// size and token cleared.
+pub fn fingerprint(list: &str, filters: &impl Message) -> u64 {
     let mut hasher = SipHasher13::new_with_keys(0x7265_736f_6e61_6e63, 0x6570_6167_6573_0001);
+    hasher.write(list.as_bytes());
+    hasher.write_u8(0);
     hasher.write(&filters.encode_to_vec());
     hasher.finish()
 }
@@ -48,17 +51,24 @@ pub fn parse_id_token(token: &str, fingerprint: u64) -> Result<Option<i64>, Vali
     Ok(Some(id))
 }
 
-/// The next page's token: set when the page is full (a further page may exist).
-pub fn next_token(
-    page_len: usize,
+/// Cuts rows read with a limit of `page_size + 1` to a page, with the token of the next page
+/// (empty when the extra row was not there: this was the last page).
+pub fn page_of<T>(
+    mut rows: Vec<T>,
     page_size: u64,
-    last_id: Option<i64>,
+    id: impl Fn(&T) -> i64,
     fingerprint: u64,
-) -> String {
-    match last_id {
-        Some(id) if page_len as u64 >= page_size => id_token(id, fingerprint),
-        _ => String::new(),
+) -> (Vec<T>, String) {
+    let size = usize::try_from(page_size).unwrap_or(usize::MAX);
+    if rows.len() <= size {
+        return (rows, String::new());
     }
+    rows.truncate(size);
+    let token = rows
+        .last()
+        .map(|row| id_token(id(row), fingerprint))
+        .unwrap_or_default();
+    (rows, token)
 }
 
 #[cfg(test)]
@@ -75,7 +85,18 @@ mod tests {
             "page_token"
         );
         assert!(parse_id_token("garbage", 7).is_err());
-        assert_eq!(next_token(10, 10, Some(5), 7), id_token(5, 7));
-        assert_eq!(next_token(3, 10, Some(5), 7), "");
+        // Three rows read for a page of two: a next page; two rows: the last page.
+        assert_eq!(
+            page_of(vec![1, 2, 3], 2, |r| *r, 7),
+            (vec![1, 2], id_token(2, 7))
+        );
+        assert_eq!(
+            page_of(vec![1, 2], 2, |r| *r, 7),
+            (vec![1, 2], String::new())
+        );
+        assert_ne!(
+            fingerprint("ListRosters", &prost_types::Timestamp::default()),
+            fingerprint("ListCampaigns", &prost_types::Timestamp::default())
+        );
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use chrono::{TimeDelta, Utc};
+use chrono::Utc;
 use resonance_core::ValidationError;
 use resonance_core::campaign::report::{self, DeliverableFacts, ReportConfig, Terms};
 use resonance_core::campaign::{
@@ -15,7 +15,7 @@ use resonance_core::{Platform, ScoringModel};
 use resonance_proto::campaign::campaign_service_server::CampaignService;
 use resonance_proto::campaign::{self as pb, deliverable::Kind};
 use resonance_proto::convert;
-use resonance_proto::paging::{fingerprint, next_token};
+use resonance_proto::paging::{fingerprint, page_of};
 use resonance_proto::tonic::{Request, Response, Status};
 use resonance_store::{BrandId, Campaign, Deliverable, DeliverableCreateError, Owned, Store};
 
@@ -480,6 +480,14 @@ fn campaign_name(id: i64) -> String {
     format!("campaigns/{id}")
 }
 
+/// A missing parent reads as the child missing: the caller asked for the child.
+fn not_found_as(error: ApiError, name: &str) -> ApiError {
+    match error {
+        ApiError::NotFound(_) => ApiError::NotFound(name.to_owned()),
+        other => other,
+    }
+}
+
 impl CampaignApi {
     async fn campaign(&self, brand: BrandId, id: i64) -> Result<Owned<Campaign>, ApiError> {
         self.store
@@ -796,7 +804,10 @@ impl CampaignApi {
                 "product_seeding.posted",
             ],
         )?;
-        let campaign = self.campaign(brand, campaign_id).await?;
+        let campaign = self
+            .campaign(brand, campaign_id)
+            .await
+            .map_err(|error| not_found_as(error, &wire.name))?;
         let currency = campaign.value.budget.currency.clone();
         let kind_paths: Vec<&str> = paths
             .iter()
@@ -821,41 +832,49 @@ impl CampaignApi {
         let new_url = has("tracking_url")
             .then(|| tracking_url(&wire.tracking_url))
             .transpose()?;
-        if campaign.value.status.is_closed() && paths.iter().any(|p| *p != "payment_status") {
-            return Err(ApiError::Precondition(format!(
-                "{} is {}: only a deliverable's payment status may change",
-                campaign_name(campaign_id),
-                campaign.value.status
-            )));
-        }
+        // A closed campaign's deliverables are frozen, except for paying what is owed.
+        let require_open = paths.iter().any(|p| *p != "payment_status");
         let updated = self
             .store
             .campaigns()
-            .update_deliverable(brand, campaign_id, id, expected, Utc::now(), |current| {
-                let mut next = current.value.clone();
-                if !kind_paths.is_empty() {
-                    next.kind = merge_kind(&current.value.kind, wire.kind.as_ref(), &kind_paths)?;
-                    next.kind
-                        .check_update(&current.value.kind)
-                        .map_err(|e| match e {
-                            resonance_core::campaign::UpdateError::Invalid(e) => ApiError::from(e),
-                            resonance_core::campaign::UpdateError::Illegal(e) => ApiError::from(e),
-                        })?;
-                }
-                if let Some(payment) = payment {
-                    next.payment = current.value.payment.move_to(payment)?;
-                }
-                if let Some(fee) = new_fee {
-                    next.fee_micros = fee;
-                }
-                if let Some(code) = &new_code {
-                    next.promo_code.clone_from(code);
-                }
-                if let Some(url) = &new_url {
-                    next.tracking_url.clone_from(url);
-                }
-                Ok::<_, ApiError>(next)
-            })
+            .update_deliverable(
+                brand,
+                campaign_id,
+                id,
+                expected,
+                require_open,
+                Utc::now(),
+                |current| {
+                    let mut next = current.value.clone();
+                    if !kind_paths.is_empty() {
+                        next.kind =
+                            merge_kind(&current.value.kind, wire.kind.as_ref(), &kind_paths)?;
+                        next.kind
+                            .check_update(&current.value.kind)
+                            .map_err(|e| match e {
+                                resonance_core::campaign::UpdateError::Invalid(e) => {
+                                    ApiError::from(e)
+                                }
+                                resonance_core::campaign::UpdateError::Illegal(e) => {
+                                    ApiError::from(e)
+                                }
+                            })?;
+                    }
+                    if let Some(payment) = payment {
+                        next.payment = current.value.payment.move_to(payment)?;
+                    }
+                    if let Some(fee) = new_fee {
+                        next.fee_micros = fee;
+                    }
+                    if let Some(code) = &new_code {
+                        next.promo_code.clone_from(code);
+                    }
+                    if let Some(url) = &new_url {
+                        next.tracking_url.clone_from(url);
+                    }
+                    Ok::<_, ApiError>(next)
+                },
+            )
             .await
             .map_err(|e| change_failed(e, &wire.name))?;
         let posted = self
@@ -878,7 +897,7 @@ impl CampaignApi {
         let deliverables = self
             .store
             .campaigns()
-            .list_deliverables(brand, id, None, u64::MAX >> 1)
+            .list_deliverables(brand, id, None, resonance_store::NO_LIMIT)
             .await?
             .ok_or_else(|| ApiError::NotFound(name.clone()))?;
         let terms = Self::report_terms(&campaign.value);
@@ -917,8 +936,7 @@ impl CampaignApi {
             .iter()
             .filter_map(|f| f.tracking_url.clone())
             .collect();
-        let conversion_end =
-            terms.window.end + TimeDelta::days(i64::from(self.report.conversion_window_days));
+        let conversion_end = self.report.conversions_until(terms.window.end);
         let conversions = self
             .store
             .campaigns()
@@ -955,14 +973,14 @@ impl CampaignApi {
             )),
             conversions: i64::try_from(line.conversions).unwrap_or(i64::MAX),
             revenue: Some(convert::money(line.revenue, currency)),
-            return_on_spend: line.return_on_spend.unwrap_or_default(),
+            return_on_spend: line.return_on_spend,
             undisclosed_posts: i64::try_from(line.undisclosed_posts).unwrap_or(i64::MAX),
         };
         Ok(pb::GetCampaignReportResponse {
             campaign: name.clone(),
             deliverables: computed.deliverables.iter().map(line_to_proto).collect(),
             total: Some(line_to_proto(&computed.total)),
-            seeding_post_rate: computed.seeding_post_rate.unwrap_or_default(),
+            seeding_post_rate: computed.seeding_post_rate,
             emv_formula: computed.emv_formula.clone(),
             compute_time: Some(convert::timestamp(Utc::now())),
             notes: computed.notes.clone(),
@@ -1017,23 +1035,22 @@ impl CampaignService for CampaignApi {
                         .ok_or_else(|| ValidationError::new(field, "must not be unspecified"))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let print = fingerprint(&pb::ListCampaignsRequest {
-                statuses: request.statuses.clone(),
-                ..Default::default()
-            });
+            let print = fingerprint(
+                "ListCampaigns",
+                &pb::ListCampaignsRequest {
+                    statuses: request.statuses.clone(),
+                    ..Default::default()
+                },
+            );
             let (size, after) = page(request.page_size, &request.page_token, print)?;
             let campaigns = self
                 .store
                 .campaigns()
-                .list(brand, &statuses, after, size)
+                .list(brand, &statuses, after, size + 1)
                 .await?;
+            let (campaigns, next_page_token) = page_of(campaigns, size, |c| c.id, print);
             Ok(pb::ListCampaignsResponse {
-                next_page_token: next_token(
-                    campaigns.len(),
-                    size,
-                    campaigns.last().map(|c| c.id),
-                    print,
-                ),
+                next_page_token,
                 campaigns: campaigns.iter().map(campaign_to_proto).collect(),
             })
         };
@@ -1069,13 +1086,10 @@ impl CampaignService for CampaignApi {
             let brand = brand_of(&request)?;
             let name = &request.get_ref().name;
             let [campaign_id, id] = parse_name(name, "name", ["campaigns", "deliverables"])?;
-            let campaign =
-                self.campaign(brand, campaign_id)
-                    .await
-                    .map_err(|error| match error {
-                        ApiError::NotFound(_) => ApiError::NotFound(name.clone()),
-                        other => other,
-                    })?;
+            let campaign = self
+                .campaign(brand, campaign_id)
+                .await
+                .map_err(|error| not_found_as(error, name))?;
             let deliverable = self
                 .store
                 .campaigns()
@@ -1105,28 +1119,27 @@ impl CampaignService for CampaignApi {
             let brand = brand_of(&request)?;
             let request = request.get_ref();
             let [campaign_id] = parse_name(&request.parent, "parent", ["campaigns"])?;
-            let print = fingerprint(&pb::ListDeliverablesRequest {
-                parent: request.parent.clone(),
-                ..Default::default()
-            });
+            let print = fingerprint(
+                "ListDeliverables",
+                &pb::ListDeliverablesRequest {
+                    parent: request.parent.clone(),
+                    ..Default::default()
+                },
+            );
             let (size, after) = page(request.page_size, &request.page_token, print)?;
             let campaign = self.campaign(brand, campaign_id).await?;
             let deliverables = self
                 .store
                 .campaigns()
-                .list_deliverables(brand, campaign_id, after, size)
+                .list_deliverables(brand, campaign_id, after, size + 1)
                 .await?
                 .ok_or_else(|| ApiError::NotFound(request.parent.clone()))?;
+            let (deliverables, next_page_token) = page_of(deliverables, size, |d| d.id, print);
             let posted = self
                 .seeded_who_posted(&campaign.value, &deliverables)
                 .await?;
             Ok(pb::ListDeliverablesResponse {
-                next_page_token: next_token(
-                    deliverables.len(),
-                    size,
-                    deliverables.last().map(|d| d.id),
-                    print,
-                ),
+                next_page_token,
                 deliverables: deliverables
                     .iter()
                     .map(|d| {
@@ -1159,20 +1172,6 @@ impl CampaignService for CampaignApi {
             let [campaign_id, id] =
                 parse_name(&request.name, "name", ["campaigns", "deliverables"])?;
             let expected = parse_etag(&request.etag, "etag")?;
-            let campaign =
-                self.campaign(brand, campaign_id)
-                    .await
-                    .map_err(|error| match error {
-                        ApiError::NotFound(_) => ApiError::NotFound(request.name.clone()),
-                        other => other,
-                    })?;
-            if campaign.value.status.is_closed() {
-                return Err(ApiError::Precondition(format!(
-                    "{} is {}: its deliverables are kept",
-                    campaign_name(campaign_id),
-                    campaign.value.status
-                )));
-            }
             self.store
                 .campaigns()
                 .delete_deliverable(brand, campaign_id, id, expected)

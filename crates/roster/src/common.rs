@@ -68,6 +68,7 @@ pub(crate) fn change_failed<E: Into<ApiError>>(error: ChangeError<E>, name: &str
             current: etag(current),
         },
         ChangeError::Rejected(error) => error.into(),
+        ChangeError::Closed(reason) => ApiError::Precondition(format!("{name}: {reason}")),
         ChangeError::Store(error) => ApiError::Store(error),
     }
 }

@@ -6,7 +6,7 @@ use resonance_core::campaign::{CreatorKey, PipelineStatus};
 use resonance_core::error::WithinField;
 use resonance_core::value::Deliverable;
 use resonance_proto::convert;
-use resonance_proto::paging::{fingerprint, next_token};
+use resonance_proto::paging::{fingerprint, page_of};
 use resonance_proto::roster::roster_service_server::RosterService;
 use resonance_proto::roster::{self as pb, PipelineStatus as PbStatus};
 use resonance_proto::tonic::{Request, Response, Status};
@@ -405,11 +405,12 @@ impl RosterService for RosterApi {
         let brand = brand_of(&request)?;
         let request = request.into_inner();
         let result = async {
-            let print = fingerprint(&pb::ListApiKeysRequest::default());
+            let print = fingerprint("ListApiKeys", &pb::ListApiKeysRequest::default());
             let (size, after) = page(request.page_size, &request.page_token, print)?;
-            let keys = self.store.brands().keys(brand, after, size).await?;
+            let keys = self.store.brands().keys(brand, after, size + 1).await?;
+            let (keys, next_page_token) = page_of(keys, size, |k| k.id, print);
             Ok(pb::ListApiKeysResponse {
-                next_page_token: next_token(keys.len(), size, keys.last().map(|k| k.id), print),
+                next_page_token,
                 api_keys: keys.iter().map(key_to_proto).collect(),
             })
         };
@@ -475,16 +476,12 @@ impl RosterService for RosterApi {
         let brand = brand_of(&request)?;
         let request = request.into_inner();
         let result = async {
-            let print = fingerprint(&pb::ListRostersRequest::default());
+            let print = fingerprint("ListRosters", &pb::ListRostersRequest::default());
             let (size, after) = page(request.page_size, &request.page_token, print)?;
-            let rosters = self.store.rosters().list(brand, after, size).await?;
+            let rosters = self.store.rosters().list(brand, after, size + 1).await?;
+            let (rosters, next_page_token) = page_of(rosters, size, |r| r.roster.id, print);
             Ok(pb::ListRostersResponse {
-                next_page_token: next_token(
-                    rosters.len(),
-                    size,
-                    rosters.last().map(|r| r.roster.id),
-                    print,
-                ),
+                next_page_token,
                 rosters: rosters.iter().map(roster_to_proto).collect(),
             })
         };
@@ -563,25 +560,24 @@ impl RosterService for RosterApi {
                         .ok_or_else(|| ValidationError::new(field, "must not be unspecified"))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let print = fingerprint(&pb::ListRosterEntriesRequest {
-                page_size: 0,
-                page_token: String::new(),
-                ..request.clone()
-            });
+            let print = fingerprint(
+                "ListRosterEntries",
+                &pb::ListRosterEntriesRequest {
+                    page_size: 0,
+                    page_token: String::new(),
+                    ..request.clone()
+                },
+            );
             let (size, after) = page(request.page_size, &request.page_token, print)?;
             let entries = self
                 .store
                 .rosters()
-                .list_entries(brand, roster, &statuses, after, size)
+                .list_entries(brand, roster, &statuses, after, size + 1)
                 .await?
                 .ok_or_else(|| ApiError::NotFound(request.parent.clone()))?;
+            let (entries, next_page_token) = page_of(entries, size, |e| e.entry.id, print);
             Ok(pb::ListRosterEntriesResponse {
-                next_page_token: next_token(
-                    entries.len(),
-                    size,
-                    entries.last().map(|e| e.entry.id),
-                    print,
-                ),
+                next_page_token,
                 entries: entries.iter().map(entry_to_proto).collect(),
             })
         };

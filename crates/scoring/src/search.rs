@@ -21,7 +21,7 @@ fn fingerprint(request: &SearchCreatorsRequest) -> u64 {
     let mut filters = request.clone();
     filters.page_size = 0;
     filters.page_token.clear();
-    paging::fingerprint(&filters)
+    paging::fingerprint("SearchCreators", &filters)
 }
 
 fn sort_name(sort: SearchSort) -> &'static str {

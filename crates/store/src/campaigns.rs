@@ -9,8 +9,8 @@ use resonance_core::campaign::{
 };
 use resonance_core::{ContentFormat, Platform};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
 use crate::StoreError;
@@ -117,6 +117,26 @@ fn campaign_columns(value: &Campaign) -> campaign::ActiveModel {
         roster_id: Set(value.roster),
         ..Default::default()
     }
+}
+
+/// A brand's campaign's status, read with its row locked for the rest of the transaction
+/// (PostgreSQL; SQLite lets one writer at a time in).
+async fn open_status<C: ConnectionTrait>(
+    db: &C,
+    brand: BrandId,
+    campaign_id: i64,
+) -> Result<Option<CampaignStatus>, StoreError> {
+    let status: Option<String> = campaign::Entity::find_by_id(campaign_id)
+        .select_only()
+        .column(campaign::Column::Status)
+        .filter(campaign::Column::BrandId.eq(brand.0))
+        .lock_exclusive()
+        .into_tuple()
+        .one(db)
+        .await?;
+    status
+        .map(|raw| parse_named(&raw, "campaigns.status"))
+        .transpose()
 }
 
 fn required<T>(value: Option<T>, column: &str) -> Result<T, StoreError> {
@@ -384,32 +404,38 @@ impl CampaignRepo<'_> {
         {
             return Ok(found);
         }
-        let campaign = self
-            .get(brand, value.campaign)
-            .await?
-            .ok_or(DeliverableCreateError::CampaignNotFound)?;
-        if campaign.value.status.is_closed() {
-            return Err(DeliverableCreateError::CampaignClosed(
-                campaign.value.status,
-            ));
-        }
-        Ok(create_once(request_id, find, || async {
-            let row = deliverable::ActiveModel {
-                brand_id: Set(brand.0),
-                campaign_id: Set(value.campaign),
-                platform: Set(value.creator.platform.as_str().to_owned()),
-                handle: Set(value.creator.handle.as_str().to_owned()),
-                request_id: Set(request_id.map(str::to_owned)),
-                created_at: Set(now),
-                updated_at: Set(now),
-                version: Set(1),
-                ..deliverable_columns(value)
-            }
-            .insert(self.db)
-            .await?;
-            deliverable_from_row(row)
-        })
-        .await?)
+        let find = &find;
+        create_once(
+            request_id,
+            |request_id| async move { Ok(find(request_id).await?.map(Ok)) },
+            || async {
+                // The campaign row is locked (PostgreSQL; SQLite serializes writers) so that it
+                // cannot close between the check and the insert.
+                let txn = self.db.begin().await?;
+                let Some(status) = open_status(&txn, brand, value.campaign).await? else {
+                    return Ok(Err(DeliverableCreateError::CampaignNotFound));
+                };
+                if status.is_closed() {
+                    return Ok(Err(DeliverableCreateError::CampaignClosed(status)));
+                }
+                let row = deliverable::ActiveModel {
+                    brand_id: Set(brand.0),
+                    campaign_id: Set(value.campaign),
+                    platform: Set(value.creator.platform.as_str().to_owned()),
+                    handle: Set(value.creator.handle.as_str().to_owned()),
+                    request_id: Set(request_id.map(str::to_owned)),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    version: Set(1),
+                    ..deliverable_columns(value)
+                }
+                .insert(&txn)
+                .await?;
+                txn.commit().await?;
+                Ok(Ok(deliverable_from_row(row)?))
+            },
+        )
+        .await?
     }
 
     pub async fn get_deliverable(
@@ -447,12 +473,19 @@ impl CampaignRepo<'_> {
         Ok(Some(rows))
     }
 
+    /// Changes a deliverable; with `require_open`, only while its campaign is not closed
+    /// (checked with the campaign row locked, so that it cannot close meanwhile).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the brand, the ids, the version, the rule and the change"
+    )]
     pub async fn update_deliverable<E>(
         &self,
         brand: BrandId,
         campaign_id: i64,
         id: i64,
         expected: Option<i64>,
+        require_open: bool,
         now: DateTime<Utc>,
         apply: impl FnMut(&Owned<Deliverable>) -> Result<Deliverable, E>,
     ) -> Result<Owned<Deliverable>, ChangeError<E>> {
@@ -462,6 +495,13 @@ impl CampaignRepo<'_> {
             || self.find_deliverable(brand, campaign_id, id),
             apply,
             |version, next: Owned<Deliverable>| async move {
+                let txn = self.db.begin().await?;
+                let status = open_status(&txn, brand, campaign_id)
+                    .await?
+                    .ok_or(ChangeError::NotFound)?;
+                if require_open && status.is_closed() {
+                    return Err(ChangeError::Closed(format!("the campaign is {status}")));
+                }
                 let result = deliverable::Entity::update_many()
                     .set(deliverable::ActiveModel {
                         updated_at: Set(next.updated_at),
@@ -471,8 +511,9 @@ impl CampaignRepo<'_> {
                     .filter(deliverable::Column::Id.eq(id))
                     .filter(deliverable::Column::BrandId.eq(brand.0))
                     .filter(deliverable::Column::Version.eq(version))
-                    .exec(self.db)
+                    .exec(&txn)
                     .await?;
+                txn.commit().await?;
                 Ok(result.rows_affected == 1)
             },
         )
@@ -486,6 +527,18 @@ impl CampaignRepo<'_> {
         id: i64,
         expected: Option<i64>,
     ) -> Result<(), ChangeError<std::convert::Infallible>> {
+        let txn = self.db.begin().await?;
+        if let Some(status) = open_status(&txn, brand, campaign_id).await?
+            && status.is_closed()
+            && self
+                .find_deliverable(brand, campaign_id, id)
+                .await?
+                .is_some()
+        {
+            return Err(ChangeError::Closed(format!(
+                "the campaign is {status}: its deliverables are kept"
+            )));
+        }
         let mut delete = deliverable::Entity::delete_many()
             .filter(deliverable::Column::Id.eq(id))
             .filter(deliverable::Column::CampaignId.eq(campaign_id))
@@ -493,7 +546,9 @@ impl CampaignRepo<'_> {
         if let Some(version) = expected {
             delete = delete.filter(deliverable::Column::Version.eq(version));
         }
-        if delete.exec(self.db).await?.rows_affected == 1 {
+        let deleted = delete.exec(&txn).await?.rows_affected == 1;
+        txn.commit().await?;
+        if deleted {
             return Ok(());
         }
         match self.find_deliverable(brand, campaign_id, id).await? {

@@ -8,6 +8,7 @@ use sea_orm::{
 };
 
 use crate::StoreError;
+use crate::brands::BrandId;
 use crate::entity::{dead_letter, ingest_job};
 
 /// The longest payload kept for a dead letter; longer ones are cut (the position still says
@@ -111,10 +112,19 @@ fn job_from_row(row: ingest_job::Model) -> Result<StoredJob, StoreError> {
         unchanged: u64::try_from(row.unchanged).unwrap_or_default(),
         rejected: u64::try_from(row.rejected).unwrap_or_default(),
     };
+    // A brand's request id is kept as "{brand}:{request_id}".
+    let request_id = match (row.brand_id, row.request_id) {
+        (Some(brand), Some(rid)) => Some(
+            rid.strip_prefix(&format!("{brand}:"))
+                .map(str::to_owned)
+                .unwrap_or(rid),
+        ),
+        (_, rid) => rid,
+    };
     Ok(StoredJob {
         state: JobState::parse(&row.state)?,
         id: row.id,
-        request_id: row.request_id,
+        request_id,
         source: row.source,
         counts,
         failure: row.failure,
@@ -151,15 +161,23 @@ impl<'a> IngestRepo<'a> {
 
     /// Starts a job. With a `request_id` already used, returns that job instead (AIP-155), and
     /// `false` as the second value.
+    /// A brand's request ids are its own: they are kept as "{brand}:{request_id}".
     pub async fn start_job(
         &self,
         id: &str,
         request_id: Option<&str>,
+        brand: Option<BrandId>,
         source: &str,
         now: DateTime<Utc>,
     ) -> Result<(StoredJob, bool), StoreError> {
+        let request_id = request_id.map(|rid| match brand {
+            Some(brand) => format!("{}:{rid}", brand.0),
+            None => rid.to_owned(),
+        });
+        let request_id = request_id.as_deref();
         let model = ingest_job::ActiveModel {
             id: Set(id.to_owned()),
+            brand_id: Set(brand.map(|b| b.0)),
             request_id: Set(request_id.map(str::to_owned)),
             source: Set(source.to_owned()),
             state: Set(JobState::Running.as_str().to_owned()),
@@ -241,26 +259,36 @@ impl<'a> IngestRepo<'a> {
             .filter(ingest_job::Column::Id.eq(id))
             .exec(self.db)
             .await?;
-        self.get_job(id).await
+        self.get_job(id, None).await
     }
 
-    pub async fn get_job(&self, id: &str) -> Result<Option<StoredJob>, StoreError> {
-        ingest_job::Entity::find_by_id(id.to_owned())
-            .one(self.db)
-            .await?
-            .map(job_from_row)
-            .transpose()
+    /// A job; with a brand, only that brand's.
+    pub async fn get_job(
+        &self,
+        id: &str,
+        brand: Option<BrandId>,
+    ) -> Result<Option<StoredJob>, StoreError> {
+        let mut query = ingest_job::Entity::find_by_id(id.to_owned());
+        if let Some(brand) = brand {
+            query = query.filter(ingest_job::Column::BrandId.eq(brand.0));
+        }
+        query.one(self.db).await?.map(job_from_row).transpose()
     }
 
-    /// Jobs newest first; `after` is the id of the last job of the previous page.
+    /// Jobs newest first (with a brand, only that brand's); `after` is the id of the last job
+    /// of the previous page.
     pub async fn list_jobs(
         &self,
+        brand: Option<BrandId>,
         after: Option<&str>,
         limit: u64,
     ) -> Result<Vec<StoredJob>, StoreError> {
         let mut query = ingest_job::Entity::find()
             .order_by_desc(ingest_job::Column::Id)
             .limit(limit);
+        if let Some(brand) = brand {
+            query = query.filter(ingest_job::Column::BrandId.eq(brand.0));
+        }
         if let Some(after) = after {
             query = query.filter(ingest_job::Column::Id.lt(after));
         }
@@ -275,6 +303,7 @@ impl<'a> IngestRepo<'a> {
     pub async fn add_dead_letters(
         &self,
         job_id: Option<&str>,
+        brand: Option<BrandId>,
         letters: Vec<DeadLetterInput>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -284,6 +313,7 @@ impl<'a> IngestRepo<'a> {
         for chunk in letters.chunks(500) {
             let models = chunk.iter().map(|letter| dead_letter::ActiveModel {
                 job_id: Set(job_id.map(str::to_owned)),
+                brand_id: Set(brand.map(|b| b.0)),
                 source: Set(storable(&letter.source)),
                 position: Set(truncate(storable(&letter.position), 64)),
                 field: Set(storable(&letter.field)),
@@ -305,9 +335,11 @@ impl<'a> IngestRepo<'a> {
         Ok(())
     }
 
-    /// Dead letters oldest first, of one job or of all; `after` is the last id of the previous page.
+    /// Dead letters oldest first, of one job or of all (with a brand, only that brand's);
+    /// `after` is the last id of the previous page.
     pub async fn list_dead_letters(
         &self,
+        brand: Option<BrandId>,
         job_id: Option<&str>,
         after: Option<i64>,
         limit: u64,
@@ -317,6 +349,9 @@ impl<'a> IngestRepo<'a> {
             .limit(limit);
         if let Some(job_id) = job_id {
             query = query.filter(dead_letter::Column::JobId.eq(job_id));
+        }
+        if let Some(brand) = brand {
+            query = query.filter(dead_letter::Column::BrandId.eq(brand.0));
         }
         if let Some(after) = after {
             query = query.filter(dead_letter::Column::Id.gt(after));

@@ -44,6 +44,9 @@ pub use scores::{
     SearchQuery, SearchSort,
 };
 
+/// A list limit that reads every row (the largest LIMIT both databases accept).
+pub const NO_LIMIT: u64 = i64::MAX as u64;
+
 /// Storage errors.
 /// - `Unavailable`: the database is unreachable, overloaded, or lost a race (busy, locked,
 ///   deadlock, serialization failure); the same write is worth retrying.

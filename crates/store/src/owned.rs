@@ -37,6 +37,9 @@ pub enum ChangeError<E> {
     /// The change itself was refused (invalid, or a move a workflow does not allow).
     #[error("refused")]
     Rejected(E),
+    /// What the row belongs to no longer takes this change (a closed campaign).
+    #[error("{0}")]
+    Closed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -165,7 +168,7 @@ where
     LoadFut: Future<Output = Result<Option<Owned<T>>, StoreError>>,
     Apply: FnMut(&Owned<T>) -> Result<T, E>,
     Save: Fn(i64, Owned<T>) -> SaveFut,
-    SaveFut: Future<Output = Result<bool, StoreError>>,
+    SaveFut: Future<Output = Result<bool, ChangeError<E>>>,
 {
     for _ in 0..UPDATE_ATTEMPTS {
         let current = load().await?.ok_or(ChangeError::NotFound)?;

@@ -398,6 +398,12 @@ impl RosterRepo<'_> {
             return Err(EntryCreateError::RosterNotFound);
         }
         if let Some(existing) = duplicate().await? {
+            // A concurrent retry of this very request may have made it meanwhile.
+            if let Some(request_id) = request_id
+                && let Some(found) = find_by_request(request_id.to_owned()).await?
+            {
+                return Ok(self.entry_view(found).await?);
+            }
             return Err(EntryCreateError::Duplicate(existing));
         }
         let created = create_once(request_id, find_by_request, || async {
@@ -483,7 +489,7 @@ impl RosterRepo<'_> {
         brand: BrandId,
         roster_id: i64,
     ) -> Result<Option<Vec<EntryView>>, StoreError> {
-        self.list_entries(brand, roster_id, &[], None, u64::MAX >> 1)
+        self.list_entries(brand, roster_id, &[], None, crate::NO_LIMIT)
             .await
     }
 

@@ -287,12 +287,12 @@ async fn jobs_are_idempotent_by_request_id_and_keep_dead_letters() {
     each_backend(|store| async move {
         let repo = store.ingest();
         let (job, fresh) = repo
-            .start_job("job-1", Some("req-1"), "file.jsonl", at(1))
+            .start_job("job-1", Some("req-1"), None, "file.jsonl", at(1))
             .await
             .expect("start");
         assert!(fresh);
         let (again, fresh_again) = repo
-            .start_job("job-2", Some("req-1"), "file.jsonl", at(1))
+            .start_job("job-2", Some("req-1"), None, "file.jsonl", at(1))
             .await
             .expect("retry");
         assert!(!fresh_again);
@@ -320,6 +320,7 @@ async fn jobs_are_idempotent_by_request_id_and_keep_dead_letters() {
         .expect("count");
         repo.add_dead_letters(
             Some(&job.id),
+            None,
             vec![DeadLetterInput {
                 source: "file.jsonl".to_owned(),
                 position: "line 7".to_owned(),
@@ -350,18 +351,62 @@ async fn jobs_are_idempotent_by_request_id_and_keep_dead_letters() {
         assert_eq!(done.finished_at, Some(at(2)));
 
         let letters = repo
-            .list_dead_letters(Some(&job.id), None, 10)
+            .list_dead_letters(None, Some(&job.id), None, 10)
             .await
             .expect("list");
         assert_eq!(letters.len(), 1);
         assert_eq!(letters[0].position, "line 7");
         assert!(
-            repo.list_dead_letters(Some("other"), None, 10)
+            repo.list_dead_letters(None, Some("other"), None, 10)
                 .await
                 .expect("list")
                 .is_empty()
         );
-        assert_eq!(repo.list_jobs(None, 10).await.expect("jobs").len(), 1);
+        assert_eq!(repo.list_jobs(None, None, 10).await.expect("jobs").len(), 1);
+
+        // A brand's request ids and jobs are its own.
+        let (brand, _) = store.brands().create("Acme", at(1)).await.expect("brand");
+        let (branded, fresh) = repo
+            .start_job("job-3", Some("req-1"), Some(brand.id), "push", at(1))
+            .await
+            .expect("start");
+        assert!(fresh, "another brand's request id is another request");
+        assert_eq!(branded.request_id.as_deref(), Some("req-1"));
+        repo.add_dead_letters(
+            Some(&branded.id),
+            Some(brand.id),
+            vec![DeadLetterInput {
+                source: "push".to_owned(),
+                position: "record 0".to_owned(),
+                field: "conversion.revenue".to_owned(),
+                reason: "is required".to_owned(),
+                payload: "order o-1".to_owned(),
+                dedupe_key: None,
+            }],
+            at(1),
+        )
+        .await
+        .expect("dead letter");
+        let theirs = repo
+            .list_jobs(Some(brand.id), None, 10)
+            .await
+            .expect("jobs");
+        assert_eq!(
+            theirs.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(),
+            ["job-3"]
+        );
+        assert!(
+            repo.get_job("job-1", Some(brand.id))
+                .await
+                .expect("get")
+                .is_none()
+        );
+        let letters = repo
+            .list_dead_letters(Some(brand.id), None, None, 10)
+            .await
+            .expect("list");
+        assert_eq!(letters.len(), 1);
+        assert_eq!(letters[0].payload, "order o-1");
 
         // A redelivered rejection with the same key is kept once; unkeyed ones always are.
         let redelivered = |key: Option<&str>| DeadLetterInput {
@@ -375,6 +420,7 @@ async fn jobs_are_idempotent_by_request_id_and_keep_dead_letters() {
         for _ in 0..2 {
             repo.add_dead_letters(
                 None,
+                None,
                 vec![
                     redelivered(Some("nats:RESONANCE_INGEST#9:1")),
                     redelivered(None),
@@ -384,7 +430,10 @@ async fn jobs_are_idempotent_by_request_id_and_keep_dead_letters() {
             .await
             .expect("dead letters");
         }
-        let all = repo.list_dead_letters(None, None, 10).await.expect("list");
+        let all = repo
+            .list_dead_letters(None, None, None, 10)
+            .await
+            .expect("list");
         let keyed = all.iter().filter(|l| l.position == "message 9 line 1");
         assert_eq!(
             keyed.count(),

@@ -13,9 +13,12 @@
 //!   codes. Only conversions from the campaign start to `conversion_window` after its end count.
 //!
 //! Figures: engagements by the model's declared engagement definition; a post's estimated
-//! reach is its views when reported, else followers x the model's reach fraction at the post's
-//! own engagement rate; earned media value by the declared MightyScout formula (video posts with
-//! views: views x CPM / 1000; other posts: engagements x multiplier x CPM / 1000).
+//! reach is its views when reported (above zero), else followers x the model's reach fraction
+//! at the post's own engagement rate; earned media value by the declared MightyScout formula
+//! (video posts with views: views x CPM / 1000, where video means a video, reel or live format,
+//! or any post on a video-first platform; other posts: engagements x multiplier x CPM / 1000).
+//! The seeding post rate counts creators, not seedings: a seeded creator (a product shipped)
+//! posted when they published a tracked post of their own (not one made in a takeover).
 
 use std::collections::BTreeMap;
 
@@ -45,6 +48,12 @@ impl Default for ReportConfig {
 }
 
 impl ReportConfig {
+    /// When conversions stop counting for a campaign ending at `end`.
+    pub fn conversions_until(&self, end: DateTime<Utc>) -> DateTime<Utc> {
+        end.checked_add_signed(TimeDelta::days(i64::from(self.conversion_window_days)))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
     pub fn validate(&self) -> Result<(), ValidationError> {
         if self.conversion_window_days > 3_650 {
             return Err(ValidationError::new(
@@ -206,7 +215,9 @@ pub fn report(
             let Some(index) = attribute(terms, deliverables, &account.account, post) else {
                 continue;
             };
-            if terms.tracks(post) {
+            // A creator "posted" by their own tracked post, not by a takeover of their account.
+            let by_takeover = matches!(deliverables[index].kind, DeliverableKind::Takeover { .. });
+            if !by_takeover && terms.tracks(post) {
                 posted_creators.push(&account.account);
             }
             let engagements = definition.interactions(post).unwrap_or(0);
@@ -225,7 +236,7 @@ pub fn report(
                 post.format,
                 ContentFormat::Video | ContentFormat::Reel | ContentFormat::Live
             ) || account.account.platform.is_video_first();
-            let emv = match post.views {
+            let emv = match post.views.filter(|&v| v > 0) {
                 Some(views) if is_video => views as f64 * value.emv_cpm / 1_000.0,
                 _ => engagements as f64 * value.emv_engagement_multiplier * value.emv_cpm / 1_000.0,
             };
@@ -240,8 +251,7 @@ pub fn report(
         ));
     }
 
-    let conversion_end =
-        terms.window.end + TimeDelta::days(i64::from(config.conversion_window_days));
+    let conversion_end = config.conversions_until(terms.window.end);
     let mut other_currency = 0_u64;
     for conversion in conversions {
         if conversion.occurred_at < terms.window.start || conversion.occurred_at >= conversion_end {
@@ -278,16 +288,15 @@ pub fn report(
         ));
     }
 
-    let mut seeded = 0_u64;
-    let mut seeded_posted = 0_u64;
+    // Seeded creators (a product shipped to them), each counted once however many seedings.
+    let mut seeded: BTreeMap<&CreatorKey, bool> = BTreeMap::new();
     for (deliverable, line) in deliverables.iter().zip(&mut lines) {
         line.fulfilled = match &deliverable.kind {
             DeliverableKind::Takeover { .. } => line.posts > 0,
             DeliverableKind::ProductSeeding { shipment, .. } => {
                 let posted = posted_creators.contains(&&deliverable.creator);
                 if *shipment != ShipmentStatus::Pending {
-                    seeded += 1;
-                    seeded_posted += u64::from(posted);
+                    seeded.insert(&deliverable.creator, posted);
                 }
                 posted
             }
@@ -303,7 +312,9 @@ pub fn report(
     Report {
         deliverables: lines,
         total,
-        seeding_post_rate: (seeded > 0).then(|| seeded_posted as f64 / seeded as f64),
+        seeding_post_rate: (!seeded.is_empty()).then(|| {
+            seeded.values().filter(|posted| **posted).count() as f64 / seeded.len() as f64
+        }),
         emv_formula: format!(
             "MightyScout: video posts with views: views x CPM / 1000; other posts: engagements x {} x CPM / 1000; CPM = {} {}",
             value.emv_engagement_multiplier, value.emv_cpm, value.currency

@@ -15,6 +15,8 @@ pub struct Model {
     pub created_at: ChronoDateTimeUtc,
     /// Set by redelivering sources; a second letter with the same key is not kept.
     pub dedupe_key: Option<String>,
+    /// The brand whose API call made it; NULL for operators' imports and the queue worker.
+    pub brand_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,8 @@ pub struct Model {
     pub failure: Option<String>,
     pub started_at: ChronoDateTimeUtc,
     pub finished_at: Option<ChronoDateTimeUtc>,
+    /// The brand whose API call made it; NULL for operators' imports and the queue worker.
+    pub brand_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

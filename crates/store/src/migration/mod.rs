@@ -11,6 +11,7 @@ mod m20261125_000005_audiences_followers;
 mod m20261125_000006_scores;
 mod m20261125_000007_brands;
 mod m20261126_000008_rosters_campaigns;
+mod m20261126_000009_ingest_brands;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_scores::Migration),
             Box::new(m20261125_000007_brands::Migration),
             Box::new(m20261126_000008_rosters_campaigns::Migration),
+            Box::new(m20261126_000009_ingest_brands::Migration),
         ]
     }
 }
