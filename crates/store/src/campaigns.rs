@@ -18,8 +18,8 @@ use crate::brands::BrandId;
 use crate::creators::{WriteOutcome, post_from_row};
 use crate::entity::{campaign, conversion, creator, deliverable, post};
 use crate::owned::{
-    ChangeError, Owned, create_once, creator_ids, creator_key, json_list, parse_json_list,
-    parse_named, update_versioned,
+    ChangeError, Owned, create_once, creator_ids, creator_key, json_list, not_deleted,
+    parse_json_list, parse_named, update_versioned,
 };
 
 /// A campaign's terms and status.
@@ -551,12 +551,9 @@ impl CampaignRepo<'_> {
         if deleted {
             return Ok(());
         }
-        match self.find_deliverable(brand, campaign_id, id).await? {
-            Some(current) => Err(ChangeError::Stale {
-                current: current.version,
-            }),
-            None => Err(ChangeError::NotFound),
-        }
+        Err(not_deleted(
+            self.find_deliverable(brand, campaign_id, id).await?,
+        ))
     }
 
     /// Stores conversions by their natural key (brand, order id): a repeated order is

@@ -50,6 +50,17 @@ impl<E> From<sea_orm::DbErr> for ChangeError<E> {
     }
 }
 
+/// Why a delete removed nothing: the row is gone (or never was the brand's), or it is still
+/// there at another version than the caller's.
+pub(crate) fn not_deleted<T>(current: Option<Owned<T>>) -> ChangeError<std::convert::Infallible> {
+    match current {
+        Some(current) => ChangeError::Stale {
+            current: current.version,
+        },
+        None => ChangeError::NotFound,
+    }
+}
+
 /// How many times an update without an expected version is retried when another writer
 /// changed the row between its read and its write.
 pub(crate) const UPDATE_ATTEMPTS: usize = 5;

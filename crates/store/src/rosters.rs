@@ -15,7 +15,8 @@ use crate::StoreError;
 use crate::brands::BrandId;
 use crate::entity::{roster, roster_entry};
 use crate::owned::{
-    ChangeError, Owned, create_once, creator_ids, creator_key, parse_named, update_versioned,
+    ChangeError, Owned, create_once, creator_ids, creator_key, not_deleted, parse_named,
+    update_versioned,
 };
 
 /// A shortlist.
@@ -314,12 +315,7 @@ impl RosterRepo<'_> {
         if delete.exec(self.db).await?.rows_affected == 1 {
             return Ok(());
         }
-        match self.find_roster(brand, id).await? {
-            Some(current) => Err(ChangeError::Stale {
-                current: current.version,
-            }),
-            None => Err(ChangeError::NotFound),
-        }
+        Err(not_deleted(self.find_roster(brand, id).await?))
     }
 
     async fn find_entry(
@@ -544,11 +540,8 @@ impl RosterRepo<'_> {
         if delete.exec(self.db).await?.rows_affected == 1 {
             return Ok(());
         }
-        match self.find_entry(brand, roster_id, entry_id).await? {
-            Some(current) => Err(ChangeError::Stale {
-                current: current.version,
-            }),
-            None => Err(ChangeError::NotFound),
-        }
+        Err(not_deleted(
+            self.find_entry(brand, roster_id, entry_id).await?,
+        ))
     }
 }
