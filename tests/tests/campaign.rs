@@ -554,13 +554,26 @@ async fn a_campaign_runs_end_to_end_and_stays_with_its_brand() {
             .await
             .expect_err("draft to active");
         assert_eq!(skipped.code(), Code::FailedPrecondition);
-        for status in [CampaignStatus::Planned, CampaignStatus::Active] {
+        let mut last: Option<(CampaignStatus, String)> = None;
+        for status in [
+            CampaignStatus::Planned,
+            CampaignStatus::Active,
+            CampaignStatus::Active,
+        ] {
             let moved = campaigns
                 .transition_campaign(transition(status))
                 .await
                 .expect("transition")
-                .into_inner();
-            assert_eq!(moved.campaign.expect("campaign").status, status as i32);
+                .into_inner()
+                .campaign
+                .expect("campaign");
+            assert_eq!(moved.status, status as i32);
+            if let Some((previous, etag)) = &last
+                && *previous == status
+            {
+                assert_eq!(&moved.etag, etag, "a repeated transition writes nothing");
+            }
+            last = Some((status, moved.etag));
         }
 
         // Workflows.

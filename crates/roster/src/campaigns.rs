@@ -704,6 +704,14 @@ impl CampaignApi {
         let [id] = parse_name(&request.name, "name", ["campaigns"])?;
         let expected = parse_etag(&request.etag, "etag")?;
         let status = required(campaign_status_of(request.status, "status")?, "status")?;
+        // A repeated transition (a retry) is answered with the campaign as it is: no write,
+        // no new etag.
+        let current = self.campaign(brand, id).await?;
+        if current.value.status == status && expected.is_none_or(|v| v == current.version) {
+            return Ok(pb::TransitionCampaignResponse {
+                campaign: Some(campaign_to_proto(&current)),
+            });
+        }
         let campaign = self
             .store
             .campaigns()
