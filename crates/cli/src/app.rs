@@ -91,9 +91,19 @@ pub struct Application {
     store: Store,
 }
 
+/// The scoring model the configuration describes.
+fn model(settings: &Settings) -> anyhow::Result<Arc<ScoringModel>> {
+    Ok(Arc::new(
+        ScoringModel::new(&settings.scoring.model).context("scoring.model")?,
+    ))
+}
+
 /// The scoring engine the configuration describes.
 pub fn engine(settings: &Settings) -> anyhow::Result<Arc<Engine>> {
-    let model = ScoringModel::new(&settings.scoring.model).context("scoring.model")?;
+    engine_over(model(settings)?, settings)
+}
+
+fn engine_over(model: Arc<ScoringModel>, settings: &Settings) -> anyhow::Result<Arc<Engine>> {
     let classifier = crate::authenticity::classifier(&settings.scoring.authenticity_model)?;
     Ok(Arc::new(Engine::new(model, classifier)))
 }
@@ -113,11 +123,13 @@ impl Application {
         let limit = settings.server.max_message_bytes;
         let mut servers = Vec::new();
         let mut rescorer = None;
+        // One model for every service of the process (scoring, and the campaign reports).
+        let model = model(&settings)?;
         let auth = AuthLayer::new(store.clone(), settings.auth.cache_ttl);
         if role.runs(Role::Scoring) {
             let scorer = Rescorer::new(
                 store.clone(),
-                engine(&settings)?,
+                engine_over(model.clone(), &settings)?,
                 settings.scoring.rescore.clone(),
             );
             if settings.scoring.rescore.enabled {
@@ -140,9 +152,8 @@ impl Application {
             );
         }
         if role.runs(Role::Roster) {
-            let model =
-                Arc::new(ScoringModel::new(&settings.scoring.model).context("scoring.model")?);
-            let campaigns = CampaignApi::new(store.clone(), model, settings.roster.report.clone());
+            let campaigns =
+                CampaignApi::new(store.clone(), model.clone(), settings.roster.report.clone());
             let routes = Routes::new(RosterApi::new(store.clone()).into_server(limit))
                 .add_service(campaigns.into_server(limit));
             servers.push(

@@ -306,6 +306,15 @@ impl Classifier {
         }
     }
 
+    /// Whether the follower is fake: what `classify` decides, without its explanation (the
+    /// authenticity model asks this of thousands of followers per creator).
+    pub fn is_fake(&self, follower: &FollowerProfile) -> bool {
+        match self {
+            Classifier::Model(model) => model.is_fake(follower),
+            Classifier::Rules => rule_based(follower).is_some(),
+        }
+    }
+
     pub fn classify(&self, follower: &FollowerProfile) -> Classification {
         let mut reasons = Vec::new();
         let (fake, fake_probability) = match self {

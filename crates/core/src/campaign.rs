@@ -493,6 +493,16 @@ pub fn normalize_tags(
     Ok(tags)
 }
 
+/// An optional tracked link: trimmed, `None` when blank, else an absolute http(s) URL.
+pub fn tracking_url(raw: &str) -> Result<Option<String>, ValidationError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    check_url(raw)?;
+    Ok(Some(raw.to_owned()))
+}
+
 /// One promo code, normalized as [`normalize_tags`] does; `None` when blank.
 pub fn promo_code(raw: &str) -> Result<Option<String>, ValidationError> {
     if raw.trim().is_empty() {

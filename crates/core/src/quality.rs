@@ -303,10 +303,7 @@ impl AuthenticityConfig {
             });
             return None;
         }
-        let fakes = sample
-            .iter()
-            .filter(|f| classifier.classify(f).fake)
-            .count();
+        let fakes = sample.iter().filter(|f| classifier.is_fake(f)).count();
         let share = fakes as f64 / sample.len() as f64;
         let high = share > self.fake_share_warning;
         signals.push(Signal {

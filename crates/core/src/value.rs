@@ -334,6 +334,16 @@ impl ValueConfig {
         )
     }
 
+    /// Earned media value of one post by the MightyScout formula: `video_views` (when the post
+    /// is a video and its views are known) x CPM / 1000, else engagements x the engagement
+    /// multiplier x CPM / 1000.
+    pub fn emv(&self, video_views: Option<f64>, engagements: f64) -> f64 {
+        match video_views {
+            Some(views) => views * self.emv_cpm / 1000.0,
+            None => engagements * self.emv_engagement_multiplier * self.emv_cpm / 1000.0,
+        }
+    }
+
     /// Prices, expected engagements and reach, CPE and EMV of one post.
     pub fn value(&self, inputs: &ValueInputs, rate_card: Option<&RateCard>) -> Value {
         let real_share = (1.0 - inputs.fake_share).clamp(0.0, 1.0);
@@ -370,12 +380,13 @@ impl ValueConfig {
             .map_or(post_prior, |p| p.amount);
         let cost_per_engagement =
             (expected_engagements > 0.0).then(|| post_price / expected_engagements);
-        let earned_media_value = match inputs.views_per_post {
-            Some(views) if inputs.platform.is_video_first() => {
-                views * real_share * self.emv_cpm / 1000.0
-            }
-            _ => expected_engagements * self.emv_engagement_multiplier * self.emv_cpm / 1000.0,
-        };
+        let earned_media_value = self.emv(
+            inputs
+                .views_per_post
+                .filter(|_| inputs.platform.is_video_first())
+                .map(|views| views * real_share),
+            expected_engagements,
+        );
         Value {
             currency: self.currency.clone(),
             prices,

@@ -334,11 +334,7 @@ pub fn parse_line(line: &str) -> Result<Record, ValidationError> {
                 promo_code: c.promo_code,
                 tracking_url: c.tracking_url,
                 occurred_time: Some(convert::timestamp(c.occurred_time)),
-                revenue: Some(resonance_proto::common::Money {
-                    currency_code: c.currency,
-                    units: micros / 1_000_000,
-                    nanos: i32::try_from((micros % 1_000_000) * 1_000).unwrap_or(0),
-                }),
+                revenue: Some(convert::money_from_micros(&c.currency, micros)),
             })
         }
     };

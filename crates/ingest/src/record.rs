@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use resonance_core::account::check_not_future;
 use resonance_core::campaign::report::Conversion;
-use resonance_core::campaign::{check_url, promo_code};
+use resonance_core::campaign::{promo_code, tracking_url};
 use resonance_core::error::WithinField;
 use resonance_core::{
     AudienceSketch, FollowerProfile, Handle, MetricSnapshot, Platform, Post, Profile,
@@ -148,13 +148,7 @@ fn conversion_record(
         ));
     }
     let promo_code = promo_code(&value.promo_code).within("conversion.promo_code")?;
-    let tracking_url = Some(value.tracking_url.trim())
-        .filter(|url| !url.is_empty())
-        .map(|url| {
-            check_url(url).within("conversion.tracking_url")?;
-            Ok::<_, ValidationError>(url.to_owned())
-        })
-        .transpose()?;
+    let tracking_url = tracking_url(&value.tracking_url).within("conversion.tracking_url")?;
     if promo_code.is_none() && tracking_url.is_none() {
         return Err(ValidationError::new(
             "conversion.promo_code",

@@ -8,7 +8,7 @@ use resonance_core::ValidationError;
 use resonance_core::campaign::report::{self, DeliverableFacts, ReportConfig, Terms};
 use resonance_core::campaign::{
     CampaignGoal, CampaignStatus, CreatorKey, DeliverableKind, PaymentStatus, ReviewStatus,
-    ShipmentStatus, Window, Workflow, check_url, normalize_tags,
+    ShipmentStatus, Window, Workflow, normalize_tags,
 };
 use resonance_core::error::WithinField;
 use resonance_core::{Platform, ScoringModel};
@@ -20,8 +20,8 @@ use resonance_proto::tonic::{Request, Response, Status};
 use resonance_store::{BrandId, Campaign, Deliverable, DeliverableCreateError, Owned, Store};
 
 use crate::common::{
-    ApiError, brand_of, change_failed, display_name, etag, from_wire, money, money_to_proto, page,
-    parse_etag, parse_name, request_id, to_wire, update_paths,
+    ApiError, brand_of, change_failed, display_name, etag, from_wire, page, parse_etag, parse_name,
+    request_id, to_wire, update_paths,
 };
 use crate::rosters::{creator_key, creator_ref};
 
@@ -112,6 +112,21 @@ fn window(
     Window::new(start, end).within(field)
 }
 
+/// A campaign's budget: required and above zero.
+fn budget(
+    value: Option<&resonance_proto::common::Money>,
+) -> Result<resonance_core::campaign::Money, ValidationError> {
+    let budget =
+        convert::money_micros(required(value, "campaign.budget")?).within("campaign.budget")?;
+    if budget.micros == 0 {
+        return Err(ValidationError::new(
+            "campaign.budget",
+            "must be above zero",
+        ));
+    }
+    Ok(budget)
+}
+
 fn window_to_proto(window: &Window) -> resonance_proto::common::TimeWindow {
     resonance_proto::common::TimeWindow {
         start_time: Some(convert::timestamp(window.start)),
@@ -163,18 +178,10 @@ impl CampaignApi {
     }
 
     fn terms(&self, campaign: &pb::Campaign) -> Result<SentTerms, ValidationError> {
-        let budget = money(required(campaign.budget.as_ref(), "campaign.budget")?)
-            .within("campaign.budget")?;
-        if budget.micros == 0 {
-            return Err(ValidationError::new(
-                "campaign.budget",
-                "must be above zero",
-            ));
-        }
         Ok(SentTerms {
             display_name: display_name(&campaign.display_name, "campaign.display_name")?,
             goal: required(goal_of(campaign.goal, "campaign.goal")?, "campaign.goal")?,
-            budget,
+            budget: budget(campaign.budget.as_ref())?,
             window: window(campaign.window.as_ref(), "campaign.window")?,
             niches: self.niches(&campaign.niches, "campaign.niches")?,
             platforms: Self::platforms(&campaign.platforms, "campaign.platforms")?,
@@ -189,9 +196,9 @@ impl CampaignApi {
             return Ok(None);
         }
         let [id] = parse_name(name, "campaign.roster", ["rosters"])?;
-        match self.store.rosters().get(brand, id).await? {
-            Some(_) => Ok(Some(id)),
-            None => Err(ApiError::NotFound(format!("campaign.roster {name}"))),
+        match self.store.rosters().exists(brand, id).await? {
+            true => Ok(Some(id)),
+            false => Err(ApiError::NotFound(format!("campaign.roster {name}"))),
         }
     }
 }
@@ -203,7 +210,10 @@ fn campaign_to_proto(campaign: &Owned<Campaign>) -> pb::Campaign {
         display_name: value.display_name.clone(),
         goal: goal_to_proto(value.goal),
         status: campaign_status_to_proto(value.status),
-        budget: Some(money_to_proto(&value.budget.currency, value.budget.micros)),
+        budget: Some(convert::money_from_micros(
+            &value.budget.currency,
+            value.budget.micros,
+        )),
         window: Some(window_to_proto(&value.window)),
         niches: value.niches.clone(),
         platforms: value
@@ -264,7 +274,7 @@ fn deliverable_to_proto(
         ),
         creator: Some(creator_ref(&value.creator)),
         kind: Some(kind),
-        fee: Some(money_to_proto(currency, value.fee_micros)),
+        fee: Some(convert::money_from_micros(currency, value.fee_micros)),
         payment_status: payment_to_proto(value.payment),
         promo_code: value.promo_code.clone().unwrap_or_default(),
         tracking_url: value.tracking_url.clone().unwrap_or_default(),
@@ -451,12 +461,7 @@ fn promo_code(raw: &str) -> Result<Option<String>, ValidationError> {
 }
 
 fn tracking_url(raw: &str) -> Result<Option<String>, ValidationError> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    check_url(raw).within("deliverable.tracking_url")?;
-    Ok(Some(raw.to_owned()))
+    resonance_core::campaign::tracking_url(raw).within("deliverable.tracking_url")
 }
 
 fn fee(
@@ -466,7 +471,7 @@ fn fee(
     let Some(value) = value else {
         return Ok(0);
     };
-    let fee = money(value).within("deliverable.fee")?;
+    let fee = convert::money_micros(value).within("deliverable.fee")?;
     if fee.currency != currency {
         return Err(ValidationError::new(
             "deliverable.fee.currency_code",
@@ -529,8 +534,7 @@ impl CampaignApi {
         let terms = Self::report_terms(campaign);
         Ok(report::creators_who_posted(&terms, &accounts)
             .into_iter()
-            .filter(|(_, posted)| *posted)
-            .map(|(key, _)| key.clone())
+            .cloned()
             .collect())
     }
 
@@ -600,17 +604,7 @@ impl CampaignApi {
             .then(|| required(goal_of(wire.goal, "campaign.goal")?, "campaign.goal"))
             .transpose()?;
         let budget = has("budget")
-            .then(|| {
-                let budget = money(required(wire.budget.as_ref(), "campaign.budget")?)
-                    .within("campaign.budget")?;
-                if budget.micros == 0 {
-                    return Err(ValidationError::new(
-                        "campaign.budget",
-                        "must be above zero",
-                    ));
-                }
-                Ok(budget)
-            })
+            .then(|| budget(wire.budget.as_ref()))
             .transpose()?;
         let new_window = has("window")
             .then(|| window(wire.window.as_ref(), "campaign.window"))
@@ -704,14 +698,6 @@ impl CampaignApi {
         let [id] = parse_name(&request.name, "name", ["campaigns"])?;
         let expected = parse_etag(&request.etag, "etag")?;
         let status = required(campaign_status_of(request.status, "status")?, "status")?;
-        // A repeated transition (a retry) is answered with the campaign as it is: no write,
-        // no new etag.
-        let current = self.campaign(brand, id).await?;
-        if current.value.status == status && expected.is_none_or(|v| v == current.version) {
-            return Ok(pb::TransitionCampaignResponse {
-                campaign: Some(campaign_to_proto(&current)),
-            });
-        }
         let campaign = self
             .store
             .campaigns()
@@ -906,8 +892,7 @@ impl CampaignApi {
             .store
             .campaigns()
             .list_deliverables(brand, id, None, resonance_store::NO_LIMIT)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(name.clone()))?;
+            .await?;
         let terms = Self::report_terms(&campaign.value);
         let facts: Vec<DeliverableFacts> = deliverables
             .iter()
@@ -1135,13 +1120,15 @@ impl CampaignService for CampaignApi {
                 },
             );
             let (size, after) = page(request.page_size, &request.page_token, print)?;
-            let campaign = self.campaign(brand, campaign_id).await?;
+            let campaign = self
+                .campaign(brand, campaign_id)
+                .await
+                .map_err(|error| not_found_as(error, &request.parent))?;
             let deliverables = self
                 .store
                 .campaigns()
                 .list_deliverables(brand, campaign_id, after, size + 1)
-                .await?
-                .ok_or_else(|| ApiError::NotFound(request.parent.clone()))?;
+                .await?;
             let (deliverables, next_page_token) = page_of(deliverables, size, |d| d.id, print);
             let posted = self
                 .seeded_who_posted(&campaign.value, &deliverables)

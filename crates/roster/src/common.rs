@@ -3,9 +3,7 @@
 
 use prost_types::FieldMask;
 use resonance_core::ValidationError;
-use resonance_core::campaign::{IllegalTransition, Money};
-use resonance_proto::common as pb;
-use resonance_proto::convert;
+use resonance_core::campaign::IllegalTransition;
 use resonance_proto::status::{cap_message, invalid_argument, page_size, storage_failure};
 use resonance_proto::tonic::{Request, Status};
 use resonance_store::{BrandId, ChangeError, StoreError};
@@ -223,20 +221,6 @@ pub(crate) fn update_paths(
     Ok(paths)
 }
 
-/// Money as kept: millionths of a unit (see [`convert::money_micros`]).
-pub(crate) fn money(value: &pb::Money) -> Result<Money, ValidationError> {
-    convert::money_micros(value)
-}
-
-/// Money on the wire.
-pub(crate) fn money_to_proto(currency: &str, micros: i64) -> pb::Money {
-    pb::Money {
-        currency_code: currency.to_owned(),
-        units: micros / 1_000_000,
-        nanos: i32::try_from((micros % 1_000_000) * 1_000).unwrap_or(0),
-    }
-}
-
 /// Checks a display name: required, at most 200 characters.
 pub(crate) fn display_name(value: &str, field: &str) -> Result<String, ValidationError> {
     let value = value.trim();
@@ -323,27 +307,5 @@ mod tests {
             paths: vec!["colour".into()],
         };
         assert!(update_paths(Some(&mask), &mutable, &[]).is_err());
-    }
-
-    #[test]
-    fn money_is_kept_to_the_millionth() {
-        let usd = |units, nanos| pb::Money {
-            currency_code: "usd".into(),
-            units,
-            nanos,
-        };
-        let kept = money(&usd(12, 340_000_000)).expect("valid");
-        assert_eq!((kept.currency.as_str(), kept.micros), ("USD", 12_340_000));
-        assert_eq!(
-            money_to_proto("USD", kept.micros),
-            pb::Money {
-                currency_code: "USD".into(),
-                units: 12,
-                nanos: 340_000_000
-            }
-        );
-        assert_eq!(money(&usd(1, 1)).expect_err("nanos").field, "nanos");
-        assert!(money(&usd(-1, 0)).is_err());
-        assert!(money(&usd(i64::MAX, 0)).is_err());
     }
 }

@@ -15,8 +15,8 @@ use resonance_store::{
 };
 
 use crate::common::{
-    ApiError, brand_of, change_failed, display_name, etag, from_wire, money, money_to_proto, page,
-    parse_etag, parse_name, request_id, to_wire, update_paths,
+    ApiError, brand_of, change_failed, display_name, etag, from_wire, page, parse_etag, parse_name,
+    request_id, to_wire, update_paths,
 };
 
 /// The longest roster description and entry notes.
@@ -81,7 +81,10 @@ fn entry_to_proto(view: &EntryView) -> pb::RosterEntry {
             .iter()
             .map(|rate| pb::Rate {
                 deliverable: rate.deliverable.as_str().to_owned(),
-                price: Some(money_to_proto(&rate.price.currency, rate.price.micros)),
+                price: Some(convert::money_from_micros(
+                    &rate.price.currency,
+                    rate.price.micros,
+                )),
             })
             .collect(),
         create_time: Some(convert::timestamp(entry.created_at)),
@@ -143,7 +146,7 @@ fn rates(values: &[pb::Rate], field: &str) -> Result<Vec<Rate>, ValidationError>
             .ok_or_else(|| ValidationError::new(format!("{at}.price"), "is required"))?;
         parsed.push(Rate {
             deliverable,
-            price: money(price).within(&format!("{at}.price"))?,
+            price: convert::money_micros(price).within(&format!("{at}.price"))?,
         });
     }
     Ok(parsed)

@@ -22,14 +22,16 @@ pub const UNMEASURED: &str = "unmeasured";
 /// The model with what it scores against.
 #[derive(Debug)]
 pub struct Engine {
-    model: ScoringModel,
+    model: Arc<ScoringModel>,
     classifier: Classifier,
     /// Replaced whole when rebuilt; readers keep the one they started with.
     peers: RwLock<Arc<PeerIndex>>,
 }
 
 impl Engine {
-    pub fn new(model: ScoringModel, classifier: Classifier) -> Self {
+    /// An engine over `model` (a model, or one shared with other services of the process).
+    pub fn new(model: impl Into<Arc<ScoringModel>>, classifier: Classifier) -> Self {
+        let model = model.into();
         let peers = PeerIndex::new(model.population_definition_id(), []);
         Self {
             model,
@@ -40,6 +42,11 @@ impl Engine {
 
     pub fn model(&self) -> &ScoringModel {
         &self.model
+    }
+
+    /// The model, to share with other services of the process.
+    pub fn shared_model(&self) -> Arc<ScoringModel> {
+        Arc::clone(&self.model)
     }
 
     pub fn classifier(&self) -> &Classifier {

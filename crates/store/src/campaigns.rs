@@ -399,11 +399,6 @@ impl CampaignRepo<'_> {
                 .map(deliverable_from_row)
                 .transpose()
         };
-        if let Some(request_id) = request_id
-            && let Some(found) = find(request_id.to_owned()).await?
-        {
-            return Ok(found);
-        }
         let find = &find;
         create_once(
             request_id,
@@ -447,18 +442,15 @@ impl CampaignRepo<'_> {
         self.find_deliverable(brand, campaign_id, id).await
     }
 
-    /// A campaign's deliverables in creation order after `after`; `None` without such a
-    /// campaign.
+    /// The deliverables of a brand's campaign in creation order after `after` (none for
+    /// another brand's campaign; callers that must tell a missing campaign apart read it).
     pub async fn list_deliverables(
         &self,
         brand: BrandId,
         campaign_id: i64,
         after: Option<i64>,
         limit: u64,
-    ) -> Result<Option<Vec<Owned<Deliverable>>>, StoreError> {
-        if self.get(brand, campaign_id).await?.is_none() {
-            return Ok(None);
-        }
+    ) -> Result<Vec<Owned<Deliverable>>, StoreError> {
         let rows = deliverable::Entity::find()
             .filter(deliverable::Column::BrandId.eq(brand.0))
             .filter(deliverable::Column::CampaignId.eq(campaign_id))
@@ -470,7 +462,7 @@ impl CampaignRepo<'_> {
             .into_iter()
             .map(deliverable_from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(rows))
+        Ok(rows)
     }
 
     /// Changes a deliverable; with `require_open`, only while its campaign is not closed
@@ -660,7 +652,8 @@ impl CampaignRepo<'_> {
     }
 
     /// The stored posts of these accounts published in `[from, until)`, with each account's
-    /// follower count. Accounts the platform does not know yet are left out.
+    /// follower count (a query per platform, then two per 500 accounts). Accounts the platform
+    /// does not know yet are left out.
     pub async fn posts_of(
         &self,
         accounts: &[CreatorKey],
@@ -668,31 +661,46 @@ impl CampaignRepo<'_> {
         until: DateTime<Utc>,
     ) -> Result<Vec<AccountPosts>, StoreError> {
         let ids = creator_ids(self.db, accounts).await?;
-        let mut result = Vec::with_capacity(ids.len());
-        for (key, id) in ids {
-            let followers: Option<Option<i64>> = creator::Entity::find_by_id(id)
+        let by_id: HashMap<i64, &CreatorKey> = ids.iter().map(|(key, id)| (*id, key)).collect();
+        let id_list: Vec<i64> = by_id.keys().copied().collect();
+        let mut followers: HashMap<i64, Option<u64>> = HashMap::new();
+        let mut posts: HashMap<i64, Vec<resonance_core::Post>> = HashMap::new();
+        for chunk in id_list.chunks(500) {
+            let rows: Vec<(i64, Option<i64>)> = creator::Entity::find()
                 .select_only()
+                .column(creator::Column::Id)
                 .column(creator::Column::Followers)
+                .filter(creator::Column::Id.is_in(chunk.to_vec()))
                 .into_tuple()
-                .one(self.db)
+                .all(self.db)
                 .await?;
-            let posts = post::Entity::find()
-                .filter(post::Column::CreatorId.eq(id))
+            followers.extend(
+                rows.into_iter()
+                    .map(|(id, count)| (id, count.and_then(|f| u64::try_from(f).ok()))),
+            );
+            let rows = post::Entity::find()
+                .filter(post::Column::CreatorId.is_in(chunk.to_vec()))
                 .filter(post::Column::PostedAt.gte(from))
                 .filter(post::Column::PostedAt.lt(until))
                 .order_by_asc(post::Column::PostedAt)
                 .order_by_asc(post::Column::ExternalId)
                 .all(self.db)
-                .await?
-                .iter()
-                .map(post_from_row)
-                .collect::<Result<Vec<_>, _>>()?;
-            result.push(AccountPosts {
-                account: key,
-                followers: followers.flatten().and_then(|f| u64::try_from(f).ok()),
-                posts,
-            });
+                .await?;
+            for row in &rows {
+                posts
+                    .entry(row.creator_id)
+                    .or_default()
+                    .push(post_from_row(row)?);
+            }
         }
+        let mut result: Vec<AccountPosts> = by_id
+            .into_iter()
+            .map(|(id, key)| AccountPosts {
+                account: key.clone(),
+                followers: followers.get(&id).copied().flatten(),
+                posts: posts.remove(&id).unwrap_or_default(),
+            })
+            .collect();
         result.sort_by(|a, b| a.account.cmp(&b.account));
         Ok(result)
     }

@@ -163,7 +163,8 @@ pub(crate) fn parse_json_list(raw: &str, column: &str) -> Result<Vec<String>, St
     serde_json::from_str(raw).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }
 
-/// Read, change and write one row, checking that nobody wrote it in between: `save` writes the
+/// Read, change and write one row (unless the change leaves it as it is), checking that
+/// nobody wrote it in between: `save` writes the
 /// new value only where the row still has the version read (and returns whether it did). With
 /// an expected version the caller's view must be current; without one, a lost race is retried.
 pub(crate) async fn update_versioned<T, E, Load, LoadFut, Apply, Save, SaveFut>(
@@ -174,7 +175,7 @@ pub(crate) async fn update_versioned<T, E, Load, LoadFut, Apply, Save, SaveFut>(
     save: Save,
 ) -> Result<Owned<T>, ChangeError<E>>
 where
-    T: Clone,
+    T: Clone + PartialEq,
     Load: Fn() -> LoadFut,
     LoadFut: Future<Output = Result<Option<Owned<T>>, StoreError>>,
     Apply: FnMut(&Owned<T>) -> Result<T, E>,
@@ -191,6 +192,10 @@ where
             });
         }
         let value = apply(&current).map_err(ChangeError::Rejected)?;
+        // A change that changes nothing (a retry) writes nothing and keeps the etag.
+        if value == current.value {
+            return Ok(current);
+        }
         let next = Owned {
             value,
             updated_at: now.max(current.updated_at),

@@ -231,6 +231,11 @@ impl RosterRepo<'_> {
         self.view(roster).await
     }
 
+    /// Whether the brand has this roster (without counting its entries).
+    pub async fn exists(&self, brand: BrandId, id: i64) -> Result<bool, StoreError> {
+        Ok(self.find_roster(brand, id).await?.is_some())
+    }
+
     pub async fn get(&self, brand: BrandId, id: i64) -> Result<Option<RosterView>, StoreError> {
         match self.find_roster(brand, id).await? {
             Some(roster) => Ok(Some(self.view(roster).await?)),
@@ -385,42 +390,47 @@ impl RosterRepo<'_> {
                     .await?,
             )
         };
-        if let Some(request_id) = request_id
-            && let Some(found) = find_by_request(request_id.to_owned()).await?
-        {
-            return Ok(self.entry_view(found).await?);
-        }
-        if self.find_roster(brand, entry.roster).await?.is_none() {
-            return Err(EntryCreateError::RosterNotFound);
-        }
-        if let Some(existing) = duplicate().await? {
-            // A concurrent retry of this very request may have made it meanwhile.
-            if let Some(request_id) = request_id
-                && let Some(found) = find_by_request(request_id.to_owned()).await?
-            {
-                return Ok(self.entry_view(found).await?);
-            }
-            return Err(EntryCreateError::Duplicate(existing));
-        }
-        let created = create_once(request_id, find_by_request, || async {
-            let row = roster_entry::ActiveModel {
-                brand_id: Set(brand.0),
-                roster_id: Set(entry.roster),
-                platform: Set(entry.creator.platform.as_str().to_owned()),
-                handle: Set(entry.creator.handle.as_str().to_owned()),
-                request_id: Set(request_id.map(str::to_owned)),
-                created_at: Set(now),
-                updated_at: Set(now),
-                version: Set(1),
-                ..entry_columns(entry)
-            }
-            .insert(self.db)
-            .await?;
-            entry_from_row(row)
-        })
+        // An earlier create with this request id answers first; then the roster must exist
+        // and hold no entry for the creator.
+        let find = &find_by_request;
+        let created = create_once(
+            request_id,
+            |request_id| async move { Ok(find(request_id).await?.map(Ok)) },
+            || async {
+                if self.find_roster(brand, entry.roster).await?.is_none() {
+                    return Ok(Err(EntryCreateError::RosterNotFound));
+                }
+                if let Some(existing) = duplicate().await? {
+                    return Ok(Err(EntryCreateError::Duplicate(existing)));
+                }
+                let row = roster_entry::ActiveModel {
+                    brand_id: Set(brand.0),
+                    roster_id: Set(entry.roster),
+                    platform: Set(entry.creator.platform.as_str().to_owned()),
+                    handle: Set(entry.creator.handle.as_str().to_owned()),
+                    request_id: Set(request_id.map(str::to_owned)),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    version: Set(1),
+                    ..entry_columns(entry)
+                }
+                .insert(self.db)
+                .await?;
+                Ok(Ok(entry_from_row(row)?))
+            },
+        )
         .await;
         match created {
-            Ok(entry) => Ok(self.entry_view(entry).await?),
+            Ok(Ok(entry)) => Ok(self.entry_view(entry).await?),
+            // A concurrent retry of this very request may have made the entry meanwhile.
+            Ok(Err(EntryCreateError::Duplicate(existing))) => match request_id {
+                Some(request_id) => match find_by_request(request_id.to_owned()).await? {
+                    Some(found) => Ok(self.entry_view(found).await?),
+                    None => Err(EntryCreateError::Duplicate(existing)),
+                },
+                None => Err(EntryCreateError::Duplicate(existing)),
+            },
+            Ok(Err(error)) => Err(error),
             // A creator added concurrently, or the roster deleted meanwhile (the foreign key).
             Err(StoreError::Refused(error)) => {
                 if let Some(existing) = duplicate().await? {
@@ -477,16 +487,6 @@ impl RosterRepo<'_> {
             .map(entry_from_row)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(self.entry_views(entries).await?))
-    }
-
-    /// Every entry of a roster (for planning), in the order they were added.
-    pub async fn all_entries(
-        &self,
-        brand: BrandId,
-        roster_id: i64,
-    ) -> Result<Option<Vec<EntryView>>, StoreError> {
-        self.list_entries(brand, roster_id, &[], None, crate::NO_LIMIT)
-            .await
     }
 
     /// Updates an entry's status, notes and rates (its creator stays).

@@ -236,10 +236,8 @@ pub fn report(
                 post.format,
                 ContentFormat::Video | ContentFormat::Reel | ContentFormat::Live
             ) || account.account.platform.is_video_first();
-            let emv = match post.views.filter(|&v| v > 0) {
-                Some(views) if is_video => views as f64 * value.emv_cpm / 1_000.0,
-                _ => engagements as f64 * value.emv_engagement_multiplier * value.emv_cpm / 1_000.0,
-            };
+            let video_views = post.views.filter(|&v| v > 0 && is_video).map(|v| v as f64);
+            let emv = value.emv(video_views, engagements as f64);
             let disclosed = model.is_sponsored(post);
             lines[index].add_post(engagements, reach, emv, disclosed);
             total.add_post(engagements, reach, emv, disclosed);
@@ -362,14 +360,12 @@ pub fn attribute(
     by_url.or(first_sponsored).or(first_seeding)
 }
 
-/// Per-creator tracked-post flags: whether a creator published a post the campaign tracks.
-pub fn creators_who_posted<'a>(
-    terms: &Terms,
-    accounts: &'a [AccountPosts],
-) -> BTreeMap<&'a CreatorKey, bool> {
+/// The creators who published a post the campaign tracks.
+pub fn creators_who_posted<'a>(terms: &Terms, accounts: &'a [AccountPosts]) -> Vec<&'a CreatorKey> {
     accounts
         .iter()
-        .map(|a| (&a.account, a.posts.iter().any(|p| terms.tracks(p))))
+        .filter(|a| a.posts.iter().any(|p| terms.tracks(p)))
+        .map(|a| &a.account)
         .collect()
 }
 

@@ -110,6 +110,15 @@ pub fn money_micros(value: &pb::Money) -> Result<resonance_core::campaign::Money
     resonance_core::campaign::Money::new(&value.currency_code, micros)
 }
 
+/// Money kept in millionths of a unit, on the wire.
+pub fn money_from_micros(currency: &str, micros: i64) -> pb::Money {
+    pb::Money {
+        currency_code: currency.to_owned(),
+        units: micros / 1_000_000,
+        nanos: i32::try_from((micros % 1_000_000) * 1_000).unwrap_or(0),
+    }
+}
+
 pub fn duration(span: TimeDelta) -> prost_types::Duration {
     let nanos = span.subsec_nanos();
     prost_types::Duration {
@@ -210,6 +219,28 @@ pub(crate) fn non_empty(value: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn money_is_kept_to_the_millionth() {
+        let usd = |units, nanos| pb::Money {
+            currency_code: "usd".into(),
+            units,
+            nanos,
+        };
+        let kept = money_micros(&usd(12, 340_000_000)).expect("valid");
+        assert_eq!((kept.currency.as_str(), kept.micros), ("USD", 12_340_000));
+        assert_eq!(
+            money_from_micros("USD", kept.micros),
+            pb::Money {
+                currency_code: "USD".into(),
+                units: 12,
+                nanos: 340_000_000
+            }
+        );
+        assert_eq!(money_micros(&usd(1, 1)).expect_err("nanos").field, "nanos");
+        assert!(money_micros(&usd(-1, 0)).is_err());
+        assert!(money_micros(&usd(i64::MAX, 0)).is_err());
+    }
 
     #[test]
     fn money_rounds_to_whole_nanos_of_one_sign() {
