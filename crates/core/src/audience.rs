@@ -65,6 +65,24 @@ impl AudienceSketch {
         *register = (*register).max(rank);
     }
 
+    /// Adds a numeric member id, as the same id given as decimal text would be added (the
+    /// planner's exact audiences and ingested member ids name the same people).
+    pub fn insert_number(&mut self, member_id: u64) {
+        let mut digits = [0_u8; 20];
+        let mut start = digits.len();
+        let mut rest = member_id;
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        // Only ASCII digits were written.
+        self.insert(std::str::from_utf8(&digits[start..]).unwrap_or_default());
+    }
+
     /// Folds `other` into this sketch (the union of the two audiences).
     pub fn merge(&mut self, other: &AudienceSketch) {
         for (mine, theirs) in self.registers.iter_mut().zip(other.registers.iter()) {
@@ -74,23 +92,20 @@ impl AudienceSketch {
 
     /// The estimated number of distinct members.
     pub fn estimate(&self) -> f64 {
-        let m = REGISTERS as f64;
         let mut sum = 0.0;
         let mut zeros = 0_usize;
         for &register in self.registers.iter() {
-            sum += 2f64.powi(-i32::from(register));
+            sum += register_weight(register);
             if register == 0 {
                 zeros += 1;
             }
         }
-        let alpha = 0.7213 / (1.0 + 1.079 / m);
-        let raw = alpha * m * m / sum;
-        if raw <= 2.5 * m && zeros > 0 {
-            // Linear counting is more accurate for small sets.
-            m * (m / zeros as f64).ln()
-        } else {
-            raw
-        }
+        estimate_from(sum, zeros)
+    }
+
+    /// The registers, one byte each.
+    pub fn registers(&self) -> &[u8; REGISTERS] {
+        &self.registers
     }
 
     /// Whether nothing was ever added.
@@ -123,6 +138,26 @@ impl AudienceSketch {
         Ok(Self {
             registers: Box::new(registers),
         })
+    }
+}
+
+/// A register's term in the estimator's harmonic sum, 2^-register.
+pub fn register_weight(register: u8) -> f64 {
+    // Registers never exceed 64 - PRECISION + 1, far inside f64's exponent range.
+    f64::from_bits((1023_u64 - u64::from(register)) << 52)
+}
+
+/// The estimate from the sum of [`register_weight`] over all registers and the number of zero
+/// registers, so that callers keeping a running union can estimate without rescanning it.
+pub fn estimate_from(sum: f64, zeros: usize) -> f64 {
+    let m = REGISTERS as f64;
+    let alpha = 0.7213 / (1.0 + 1.079 / m);
+    let raw = alpha * m * m / sum;
+    if raw <= 2.5 * m && zeros > 0 {
+        // Linear counting is more accurate for small sets.
+        m * (m / zeros as f64).ln()
+    } else {
+        raw
     }
 }
 
@@ -192,6 +227,17 @@ mod tests {
         // Disjoint audiences barely overlap.
         let c = sketch(100_000..130_000);
         assert!(overlap_estimate(&a, &c) < 0.05 * 30_000.0);
+    }
+
+    #[test]
+    fn numeric_ids_sketch_like_their_decimal_text() {
+        let mut numbers = AudienceSketch::new();
+        let mut text = AudienceSketch::new();
+        for id in [0_u64, 7, 10, 123_456, u64::MAX] {
+            numbers.insert_number(id);
+            text.insert(&id.to_string());
+        }
+        assert_eq!(numbers, text);
     }
 
     #[test]

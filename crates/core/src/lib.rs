@@ -23,6 +23,7 @@ mod fixtures;
 pub mod follower;
 pub mod niche;
 pub mod peers;
+pub mod planner;
 pub mod quality;
 pub mod score;
 pub mod text;

@@ -1,0 +1,331 @@
+//! The goal as a set function over eligible candidates, and a running set that answers marginal
+//! gains: `f(S) = (distinct members of S's audiences) + (sum of S's weights)`.
+//!
+//! For the engagement goal there are no audiences and the weights are expected engagements (a
+//! modular function). For the reach goal, weights are the sizes of unknown audiences, and the
+//! covered members are counted exactly (member ids mapped to dense indices, a count per member,
+//! so that a creator can be removed again) or estimated (a running HyperLogLog union with its
+//! harmonic sum, so that a marginal gain reads the candidate's registers once).
+
+use crate::audience::{REGISTERS, estimate_from, register_weight};
+
+use super::{Audience, Candidate, Goal};
+
+/// Who each eligible candidate reaches.
+#[derive(Debug)]
+pub(crate) enum Sets {
+    /// Nobody is counted twice: the goal is modular.
+    None,
+    /// Dense member indices per candidate, sorted, and how many members there are.
+    Exact {
+        members: Vec<Vec<u32>>,
+        universe: usize,
+    },
+    /// Registers per candidate (`None` for an unknown audience).
+    Sketch {
+        registers: Vec<Option<Box<[u8; REGISTERS]>>>,
+    },
+}
+
+/// The goal over the eligible candidates `0..len`.
+#[derive(Debug)]
+pub(crate) struct Objective {
+    weights: Vec<f64>,
+    sets: Sets,
+}
+
+impl Objective {
+    /// The objective over `eligible` (indices into `candidates`), in that order.
+    pub(crate) fn new(goal: Goal, candidates: &[Candidate], eligible: &[usize]) -> Self {
+        let chosen = || eligible.iter().map(|&i| &candidates[i]);
+        if goal == Goal::Engagement {
+            return Self {
+                weights: chosen().map(|c| c.engagements).collect(),
+                sets: Sets::None,
+            };
+        }
+        let weights = chosen()
+            .map(|c| match c.audience {
+                Audience::Unknown => c.audience_size,
+                _ => 0.0,
+            })
+            .collect();
+        let any_sketch = chosen().any(|c| matches!(c.audience, Audience::Sketch(_)));
+        let any_members = chosen().any(|c| matches!(c.audience, Audience::Members(_)));
+        let sets = if any_sketch {
+            // One sketched audience makes every overlap an estimate: exact members are sketched
+            // too, as ingestion would have sketched them.
+            Sets::Sketch {
+                registers: chosen()
+                    .map(|c| match &c.audience {
+                        Audience::Unknown => None,
+                        Audience::Sketch(sketch) => Some(Box::new(*sketch.registers())),
+                        Audience::Members(ids) => {
+                            let mut sketch = crate::audience::AudienceSketch::new();
+                            for &id in ids {
+                                sketch.insert_number(id);
+                            }
+                            Some(Box::new(*sketch.registers()))
+                        }
+                    })
+                    .collect(),
+            }
+        } else if any_members {
+            let mut all: Vec<u64> = chosen()
+                .flat_map(|c| match &c.audience {
+                    Audience::Members(ids) => ids.as_slice(),
+                    _ => &[],
+                })
+                .copied()
+                .collect();
+            all.sort_unstable();
+            all.dedup();
+            let members = chosen()
+                .map(|c| match &c.audience {
+                    Audience::Members(ids) => {
+                        let mut dense: Vec<u32> = ids
+                            .iter()
+                            .filter_map(|id| all.binary_search(id).ok())
+                            .map(|i| i as u32)
+                            .collect();
+                        dense.sort_unstable();
+                        dense.dedup();
+                        dense
+                    }
+                    _ => Vec::new(),
+                })
+                .collect();
+            Sets::Exact {
+                members,
+                universe: all.len(),
+            }
+        } else {
+            Sets::None
+        };
+        Self { weights, sets }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.weights.len()
+    }
+
+    pub(crate) fn is_estimated(&self) -> bool {
+        matches!(self.sets, Sets::Sketch { .. })
+    }
+
+    /// An empty running set.
+    pub(crate) fn empty(&self) -> State<'_> {
+        let cover = match &self.sets {
+            Sets::None => Cover::None,
+            Sets::Exact { universe, .. } => Cover::Exact {
+                counts: vec![0; *universe],
+                covered: 0,
+            },
+            Sets::Sketch { .. } => Cover::Sketch {
+                union: Box::new([0; REGISTERS]),
+                sum: REGISTERS as f64,
+                zeros: REGISTERS,
+                undo: Vec::new(),
+            },
+        };
+        State {
+            objective: self,
+            chosen: Vec::new(),
+            member: vec![false; self.len()],
+            weight: 0.0,
+            cover,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Cover {
+    None,
+    Exact {
+        counts: Vec<u32>,
+        covered: usize,
+    },
+    Sketch {
+        union: Box<[u8; REGISTERS]>,
+        sum: f64,
+        zeros: usize,
+        /// Per chosen candidate (in `chosen` order), the registers it raised and their old values.
+        undo: Vec<Vec<(u16, u8)>>,
+    },
+}
+
+/// A set of chosen candidates and its value.
+#[derive(Debug, Clone)]
+pub(crate) struct State<'a> {
+    objective: &'a Objective,
+    chosen: Vec<usize>,
+    member: Vec<bool>,
+    weight: f64,
+    cover: Cover,
+}
+
+impl State<'_> {
+    pub(crate) fn chosen(&self) -> &[usize] {
+        &self.chosen
+    }
+
+    pub(crate) fn contains(&self, i: usize) -> bool {
+        self.member[i]
+    }
+
+    pub(crate) fn value(&self) -> f64 {
+        self.weight
+            + match &self.cover {
+                Cover::None => 0.0,
+                Cover::Exact { covered, .. } => *covered as f64,
+                Cover::Sketch { sum, zeros, .. } => {
+                    if *zeros == REGISTERS {
+                        0.0
+                    } else {
+                        estimate_from(*sum, *zeros)
+                    }
+                }
+            }
+    }
+
+    /// `f(S + i) - f(S)`, never negative (a sketch estimate can dip when it switches estimator).
+    pub(crate) fn gain(&self, i: usize) -> f64 {
+        if self.member[i] {
+            return 0.0;
+        }
+        let weight = self.objective.weights[i];
+        weight
+            + match (&self.cover, &self.objective.sets) {
+                (Cover::Exact { counts, .. }, Sets::Exact { members, .. }) => members[i]
+                    .iter()
+                    .filter(|&&m| counts[m as usize] == 0)
+                    .count()
+                    as f64,
+                (
+                    Cover::Sketch {
+                        union, sum, zeros, ..
+                    },
+                    Sets::Sketch { registers },
+                ) => {
+                    let Some(theirs) = &registers[i] else {
+                        return weight;
+                    };
+                    let mut new_sum = *sum;
+                    let mut new_zeros = *zeros;
+                    for (&mine, &their) in union.iter().zip(theirs.iter()) {
+                        if their > mine {
+                            new_sum += register_weight(their) - register_weight(mine);
+                            new_zeros -= usize::from(mine == 0);
+                        }
+                    }
+                    let before = if *zeros == REGISTERS {
+                        0.0
+                    } else {
+                        estimate_from(*sum, *zeros)
+                    };
+                    (estimate_from(new_sum, new_zeros) - before).max(0.0)
+                }
+                _ => 0.0,
+            }
+    }
+
+    /// Adds `i` (not already chosen).
+    pub(crate) fn add(&mut self, i: usize) {
+        debug_assert!(!self.member[i]);
+        self.member[i] = true;
+        self.chosen.push(i);
+        self.weight += self.objective.weights[i];
+        match (&mut self.cover, &self.objective.sets) {
+            (Cover::Exact { counts, covered }, Sets::Exact { members, .. }) => {
+                for &m in &members[i] {
+                    let count = &mut counts[m as usize];
+                    *covered += usize::from(*count == 0);
+                    *count += 1;
+                }
+            }
+            (
+                Cover::Sketch {
+                    union,
+                    sum,
+                    zeros,
+                    undo,
+                },
+                Sets::Sketch { registers },
+            ) => {
+                let mut raised = Vec::new();
+                if let Some(theirs) = &registers[i] {
+                    for (j, (mine, &their)) in union.iter_mut().zip(theirs.iter()).enumerate() {
+                        if their > *mine {
+                            raised.push((j as u16, *mine));
+                            *zeros -= usize::from(*mine == 0);
+                            *mine = their;
+                        }
+                    }
+                    // Summed afresh, so that long runs of adds and removes do not drift.
+                    *sum = union.iter().map(|&r| register_weight(r)).sum();
+                }
+                undo.push(raised);
+            }
+            _ => {}
+        }
+    }
+
+    /// Removes the candidate added last.
+    pub(crate) fn pop(&mut self) {
+        let Some(i) = self.chosen.pop() else {
+            return;
+        };
+        self.member[i] = false;
+        self.weight -= self.objective.weights[i];
+        match (&mut self.cover, &self.objective.sets) {
+            (Cover::Exact { counts, covered }, Sets::Exact { members, .. }) => {
+                for &m in &members[i] {
+                    let count = &mut counts[m as usize];
+                    *count -= 1;
+                    *covered -= usize::from(*count == 0);
+                }
+            }
+            (
+                Cover::Sketch {
+                    union,
+                    sum,
+                    zeros,
+                    undo,
+                },
+                Sets::Sketch { .. },
+            ) => {
+                let raised = undo.pop().unwrap_or_default();
+                if !raised.is_empty() {
+                    for (j, old) in raised {
+                        union[usize::from(j)] = old;
+                        *zeros += usize::from(old == 0);
+                    }
+                    *sum = union.iter().map(|&r| register_weight(r)).sum();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Removes `i` wherever it was added, keeping the others in order.
+    pub(crate) fn remove(&mut self, i: usize) {
+        let Some(position) = self.chosen.iter().position(|&c| c == i) else {
+            return;
+        };
+        if !matches!(self.cover, Cover::Sketch { .. }) {
+            // Counts and sums undo in any order.
+            let last = self.chosen.len() - 1;
+            self.chosen[position..].rotate_left(1);
+            debug_assert_eq!(self.chosen[last], i);
+            self.pop();
+            return;
+        }
+        let later: Vec<usize> = self.chosen[position + 1..].to_vec();
+        for _ in 0..=later.len() {
+            self.pop();
+        }
+        for j in later {
+            self.add(j);
+        }
+    }
+}
