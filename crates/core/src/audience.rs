@@ -21,6 +21,13 @@ pub const PRECISION: u32 = 12;
 /// Registers per sketch (and bytes in its stored form).
 pub const REGISTERS: usize = 1 << PRECISION;
 
+/// The relative standard error of an estimate, 1.04 / sqrt(REGISTERS).
+pub const STANDARD_ERROR: f64 = 1.04 / 64.0;
+const _: () = assert!(
+    REGISTERS == 64 * 64,
+    "STANDARD_ERROR assumes 4,096 registers"
+);
+
 /// Fixed SipHash keys: changing them changes every stored sketch's meaning.
 const KEY: (u64, u64) = (0x7265_736f_6e61_6e63, 0x6175_6469_656e_6365);
 

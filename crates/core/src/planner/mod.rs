@@ -35,7 +35,7 @@ use crate::account::Platform;
 use crate::audience::AudienceSketch;
 use crate::error::ValidationError;
 
-pub use search::plan;
+pub use search::{plain_greedy, plan};
 
 /// What a plan maximises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,7 +146,7 @@ impl Default for PlannerConfig {
             exact_max_nodes: 200_000,
             enumeration_seeds: 24,
             enumeration_max_candidates: 2_000,
-            local_search_max_evaluations: 400_000,
+            local_search_max_evaluations: 100_000,
             local_search_pool: 1_000,
         }
     }

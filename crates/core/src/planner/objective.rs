@@ -7,13 +7,52 @@
 //! so that a creator can be removed again) or estimated (a running HyperLogLog union with its
 //! harmonic sum, so that a marginal gain reads the candidate's registers once).
 
-use crate::audience::{REGISTERS, estimate_from, register_weight};
+use crate::audience::{AudienceSketch, REGISTERS, estimate_from, register_weight};
 
 use super::{Audience, Candidate, Goal};
 
+/// Registers compared at once when looking for a rise.
+const CHUNK: usize = 64;
+/// Independent partial sums of a gain.
+const LANES: usize = 8;
+
+/// 2^-register in units of 2^-53.
+fn fixed_weight(register: u8) -> u128 {
+    1_u128 << (53 - u32::from(register).min(53))
+}
+
+fn to_float(fixed: u128) -> f64 {
+    fixed as f64 / (1_u64 << 53) as f64
+}
+
+/// The estimate of a running union, 0 while it is empty.
+fn union_estimate(sum: u128, zeros: usize) -> f64 {
+    if zeros == REGISTERS {
+        0.0
+    } else {
+        estimate_from(to_float(sum), zeros)
+    }
+}
+
+/// A candidate's sketch registers: the problem's own, or made here from exact members.
+#[derive(Debug)]
+pub(crate) enum Registers<'a> {
+    Borrowed(&'a [u8; REGISTERS]),
+    Owned(Box<[u8; REGISTERS]>),
+}
+
+impl Registers<'_> {
+    fn get(&self) -> &[u8; REGISTERS] {
+        match self {
+            Registers::Borrowed(registers) => registers,
+            Registers::Owned(registers) => registers,
+        }
+    }
+}
+
 /// Who each eligible candidate reaches.
 #[derive(Debug)]
-pub(crate) enum Sets {
+pub(crate) enum Sets<'a> {
     /// Nobody is counted twice: the goal is modular.
     None,
     /// Dense member indices per candidate, sorted, and how many members there are.
@@ -21,22 +60,23 @@ pub(crate) enum Sets {
         members: Vec<Vec<u32>>,
         universe: usize,
     },
-    /// Registers per candidate (`None` for an unknown audience).
+    /// Registers per candidate (`None` for an unknown audience), borrowed from the problem
+    /// unless made here from exact members.
     Sketch {
-        registers: Vec<Option<Box<[u8; REGISTERS]>>>,
+        registers: Vec<Option<Registers<'a>>>,
     },
 }
 
 /// The goal over the eligible candidates `0..len`.
 #[derive(Debug)]
-pub(crate) struct Objective {
+pub(crate) struct Objective<'a> {
     weights: Vec<f64>,
-    sets: Sets,
+    sets: Sets<'a>,
 }
 
-impl Objective {
+impl<'a> Objective<'a> {
     /// The objective over `eligible` (indices into `candidates`), in that order.
-    pub(crate) fn new(goal: Goal, candidates: &[Candidate], eligible: &[usize]) -> Self {
+    pub(crate) fn new(goal: Goal, candidates: &'a [Candidate], eligible: &[usize]) -> Self {
         let chosen = || eligible.iter().map(|&i| &candidates[i]);
         if goal == Goal::Engagement {
             return Self {
@@ -59,13 +99,13 @@ impl Objective {
                 registers: chosen()
                     .map(|c| match &c.audience {
                         Audience::Unknown => None,
-                        Audience::Sketch(sketch) => Some(Box::new(*sketch.registers())),
+                        Audience::Sketch(sketch) => Some(Registers::Borrowed(sketch.registers())),
                         Audience::Members(ids) => {
-                            let mut sketch = crate::audience::AudienceSketch::new();
+                            let mut sketch = AudienceSketch::new();
                             for &id in ids {
                                 sketch.insert_number(id);
                             }
-                            Some(Box::new(*sketch.registers()))
+                            Some(Registers::Owned(Box::new(*sketch.registers())))
                         }
                     })
                     .collect(),
@@ -114,7 +154,7 @@ impl Objective {
     }
 
     /// An empty running set.
-    pub(crate) fn empty(&self) -> State<'_> {
+    pub(crate) fn empty(&self) -> State<'_, 'a> {
         let cover = match &self.sets {
             Sets::None => Cover::None,
             Sets::Exact { universe, .. } => Cover::Exact {
@@ -123,7 +163,7 @@ impl Objective {
             },
             Sets::Sketch { .. } => Cover::Sketch {
                 union: Box::new([0; REGISTERS]),
-                sum: REGISTERS as f64,
+                sum: REGISTERS as u128 * fixed_weight(0),
                 zeros: REGISTERS,
                 undo: Vec::new(),
             },
@@ -147,7 +187,9 @@ enum Cover {
     },
     Sketch {
         union: Box<[u8; REGISTERS]>,
-        sum: f64,
+        /// The harmonic sum in units of 2^-53 (registers never exceed 53): exact, so that
+        /// adds and removes update it without drift.
+        sum: u128,
         zeros: usize,
         /// Per chosen candidate (in `chosen` order), the registers it raised and their old values.
         undo: Vec<Vec<(u16, u8)>>,
@@ -156,15 +198,15 @@ enum Cover {
 
 /// A set of chosen candidates and its value.
 #[derive(Debug, Clone)]
-pub(crate) struct State<'a> {
-    objective: &'a Objective,
+pub(crate) struct State<'o, 'a> {
+    objective: &'o Objective<'a>,
     chosen: Vec<usize>,
     member: Vec<bool>,
     weight: f64,
     cover: Cover,
 }
 
-impl State<'_> {
+impl State<'_, '_> {
     pub(crate) fn chosen(&self) -> &[usize] {
         &self.chosen
     }
@@ -178,13 +220,7 @@ impl State<'_> {
             + match &self.cover {
                 Cover::None => 0.0,
                 Cover::Exact { covered, .. } => *covered as f64,
-                Cover::Sketch { sum, zeros, .. } => {
-                    if *zeros == REGISTERS {
-                        0.0
-                    } else {
-                        estimate_from(*sum, *zeros)
-                    }
-                }
+                Cover::Sketch { sum, zeros, .. } => union_estimate(*sum, *zeros),
             }
     }
 
@@ -210,20 +246,33 @@ impl State<'_> {
                     let Some(theirs) = &registers[i] else {
                         return weight;
                     };
-                    let mut new_sum = *sum;
-                    let mut new_zeros = *zeros;
-                    for (&mine, &their) in union.iter().zip(theirs.iter()) {
-                        if their > mine {
-                            new_sum += register_weight(their) - register_weight(mine);
-                            new_zeros -= usize::from(mine == 0);
+                    // The harmonic sum falls by what the rising registers lose.
+                    let mut lanes = [0.0_f64; LANES];
+                    let mut filled = 0_usize;
+                    let theirs = theirs.get();
+                    // Against a large union few registers rise: find the chunks where any does
+                    // with a comparison the compiler vectorises, then sum only those, in
+                    // independent lanes so that the additions vectorise too.
+                    for (mine, their) in union.chunks_exact(CHUNK).zip(theirs.chunks_exact(CHUNK)) {
+                        let rises = mine
+                            .iter()
+                            .zip(their)
+                            .fold(0_u8, |any, (m, t)| any | u8::from(t > m));
+                        if rises == 0 {
+                            continue;
+                        }
+                        for (m, t) in mine.chunks_exact(LANES).zip(their.chunks_exact(LANES)) {
+                            for lane in 0..LANES {
+                                // Branch-free: a register that does not rise adds nothing.
+                                lanes[lane] += register_weight(m[lane])
+                                    - register_weight(t[lane].max(m[lane]));
+                                filled += usize::from(m[lane] == 0 && t[lane] > 0);
+                            }
                         }
                     }
-                    let before = if *zeros == REGISTERS {
-                        0.0
-                    } else {
-                        estimate_from(*sum, *zeros)
-                    };
-                    (estimate_from(new_sum, new_zeros) - before).max(0.0)
+                    let new_sum = to_float(*sum) - lanes.iter().sum::<f64>();
+                    let new_zeros = *zeros - filled;
+                    (estimate_from(new_sum, new_zeros) - union_estimate(*sum, *zeros)).max(0.0)
                 }
                 _ => 0.0,
             }
@@ -254,15 +303,14 @@ impl State<'_> {
             ) => {
                 let mut raised = Vec::new();
                 if let Some(theirs) = &registers[i] {
-                    for (j, (mine, &their)) in union.iter_mut().zip(theirs.iter()).enumerate() {
+                    for (j, (mine, &their)) in union.iter_mut().zip(theirs.get()).enumerate() {
                         if their > *mine {
                             raised.push((j as u16, *mine));
                             *zeros -= usize::from(*mine == 0);
+                            *sum -= fixed_weight(*mine) - fixed_weight(their);
                             *mine = their;
                         }
                     }
-                    // Summed afresh, so that long runs of adds and removes do not drift.
-                    *sum = union.iter().map(|&r| register_weight(r)).sum();
                 }
                 undo.push(raised);
             }
@@ -294,23 +342,22 @@ impl State<'_> {
                 },
                 Sets::Sketch { .. },
             ) => {
-                let raised = undo.pop().unwrap_or_default();
-                if !raised.is_empty() {
-                    for (j, old) in raised {
-                        union[usize::from(j)] = old;
-                        *zeros += usize::from(old == 0);
-                    }
-                    *sum = union.iter().map(|&r| register_weight(r)).sum();
+                for (j, old) in undo.pop().unwrap_or_default() {
+                    let register = &mut union[usize::from(j)];
+                    *sum += fixed_weight(old) - fixed_weight(*register);
+                    *zeros += usize::from(old == 0);
+                    *register = old;
                 }
             }
             _ => {}
         }
     }
 
-    /// Removes `i` wherever it was added, keeping the others in order.
-    pub(crate) fn remove(&mut self, i: usize) {
+    /// Removes `i` wherever it was added, keeping the others in order. Returns how many
+    /// candidates had to be added again (work comparable to as many evaluations).
+    pub(crate) fn remove(&mut self, i: usize) -> u64 {
         let Some(position) = self.chosen.iter().position(|&c| c == i) else {
-            return;
+            return 0;
         };
         if !matches!(self.cover, Cover::Sketch { .. }) {
             // Counts and sums undo in any order.
@@ -318,14 +365,16 @@ impl State<'_> {
             self.chosen[position..].rotate_left(1);
             debug_assert_eq!(self.chosen[last], i);
             self.pop();
-            return;
+            return 0;
         }
         let later: Vec<usize> = self.chosen[position + 1..].to_vec();
         for _ in 0..=later.len() {
             self.pop();
         }
+        let readded = later.len() as u64;
         for j in later {
             self.add(j);
         }
+        readded
     }
 }
