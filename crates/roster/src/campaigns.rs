@@ -11,6 +11,7 @@ use resonance_core::campaign::{
     ShipmentStatus, Window, Workflow, normalize_tags,
 };
 use resonance_core::error::WithinField;
+use resonance_core::planner::PlannerConfig;
 use resonance_core::{Platform, ScoringModel};
 use resonance_proto::campaign::campaign_service_server::CampaignService;
 use resonance_proto::campaign::{self as pb, deliverable::Kind};
@@ -28,9 +29,10 @@ use crate::rosters::{creator_key, creator_ref};
 /// CampaignService over the store, with the scoring model whose definitions the report uses.
 #[derive(Debug, Clone)]
 pub struct CampaignApi {
-    store: Store,
+    pub(crate) store: Store,
     model: Arc<ScoringModel>,
     report: ReportConfig,
+    pub(crate) planner: PlannerConfig,
 }
 
 impl CampaignApi {
@@ -39,13 +41,14 @@ impl CampaignApi {
             store,
             model,
             report,
+            planner: PlannerConfig::default(),
         }
     }
 }
 
 macro_rules! wire_enum {
     ($from:ident, $to:ident, $pb:ty, $core:ty, $prefix:literal) => {
-        fn $from(raw: i32, field: &str) -> Result<Option<$core>, ValidationError> {
+        pub(crate) fn $from(raw: i32, field: &str) -> Result<Option<$core>, ValidationError> {
             from_wire(
                 raw,
                 |v| <$pb>::try_from(v).ok().map(|s| s.as_str_name()),
@@ -54,7 +57,7 @@ macro_rules! wire_enum {
             )
         }
 
-        fn $to(value: $core) -> i32 {
+        pub(crate) fn $to(value: $core) -> i32 {
             to_wire(value.as_str(), $prefix, |name| {
                 <$pb>::from_str_name(name).map(|s| s as i32)
             })
@@ -494,7 +497,11 @@ fn not_found_as(error: ApiError, name: &str) -> ApiError {
 }
 
 impl CampaignApi {
-    async fn campaign(&self, brand: BrandId, id: i64) -> Result<Owned<Campaign>, ApiError> {
+    pub(crate) async fn campaign(
+        &self,
+        brand: BrandId,
+        id: i64,
+    ) -> Result<Owned<Campaign>, ApiError> {
         self.store
             .campaigns()
             .get(brand, id)
@@ -1182,5 +1189,19 @@ impl CampaignService for CampaignApi {
         request: Request<pb::GetCampaignReportRequest>,
     ) -> RpcResult<pb::GetCampaignReportResponse> {
         respond(self.report_inner(request).await)
+    }
+
+    async fn plan_campaign(
+        &self,
+        request: Request<pb::PlanCampaignRequest>,
+    ) -> RpcResult<pb::PlanCampaignResponse> {
+        respond(self.plan_inner(request).await)
+    }
+
+    async fn get_campaign_plan(
+        &self,
+        request: Request<pb::GetCampaignPlanRequest>,
+    ) -> RpcResult<pb::GetCampaignPlanResponse> {
+        respond(self.get_plan_inner(request).await)
     }
 }

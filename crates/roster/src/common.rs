@@ -37,6 +37,11 @@ pub(crate) enum ApiError {
     Precondition(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    DeadlineExceeded(String),
+    /// A failure of our own; its detail is logged, never sent.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl From<ApiError> for Status {
@@ -53,6 +58,11 @@ impl From<ApiError> for Status {
                 Status::failed_precondition(cap_message(&error.to_string()))
             }
             ApiError::Store(store) => storage_failure(store.is_unavailable(), store),
+            ApiError::DeadlineExceeded(message) => Status::deadline_exceeded(cap_message(message)),
+            ApiError::Internal(detail) => {
+                tracing::error!(%detail, "internal failure");
+                Status::internal("internal error")
+            }
         }
     }
 }

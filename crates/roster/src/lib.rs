@@ -14,6 +14,7 @@
 
 mod campaigns;
 mod common;
+mod planning;
 mod rosters;
 
 pub use campaigns::CampaignApi;

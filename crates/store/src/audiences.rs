@@ -207,6 +207,29 @@ impl CreatorRepo<'_> {
         Ok(sketch.filter(|sketch| !sketch.is_empty()))
     }
 
+    /// The non-empty audience sketches of these creators, by creator id (a query per 500).
+    pub async fn audiences_of(
+        &self,
+        creator_ids: &[i64],
+    ) -> Result<HashMap<i64, AudienceSketch>, StoreError> {
+        let mut sketches = HashMap::new();
+        for chunk in creator_ids.chunks(500) {
+            for row in audience_sketch::Entity::find()
+                .filter(audience_sketch::Column::CreatorId.is_in(chunk.to_vec()))
+                .all(self.db)
+                .await?
+            {
+                let sketch = AudienceSketch::from_bytes(&row.registers).map_err(|e| {
+                    StoreError::Corrupt(format!("audience_sketches.registers: {}", e.message))
+                })?;
+                if !sketch.is_empty() {
+                    sketches.insert(row.creator_id, sketch);
+                }
+            }
+        }
+        Ok(sketches)
+    }
+
     /// Stores sampled follower profiles, keyed by account and follower id; one outcome per
     /// input record (created if any follower was new).
     pub async fn upsert_follower_samples(

@@ -8,6 +8,7 @@ use resonance_core::campaign::{
     CampaignGoal, CampaignStatus, CreatorKey, DeliverableKind, Money, PaymentStatus, Window,
 };
 use resonance_core::{ContentFormat, Platform};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
     DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
@@ -16,7 +17,7 @@ use sea_orm::{
 use crate::StoreError;
 use crate::brands::BrandId;
 use crate::creators::{WriteOutcome, post_from_row};
-use crate::entity::{campaign, conversion, creator, deliverable, post};
+use crate::entity::{campaign, campaign_plan, conversion, creator, deliverable, post};
 use crate::owned::{
     ChangeError, Owned, create_once, creator_ids, creator_key, json_list, not_deleted,
     parse_json_list, parse_named, update_versioned,
@@ -649,6 +650,47 @@ impl CampaignRepo<'_> {
                 })
             })
             .collect()
+    }
+
+    /// Saves `plan` (encoded by the campaign service) as the campaign's plan, replacing any
+    /// earlier one. False when the brand has no such campaign.
+    pub async fn save_plan(
+        &self,
+        brand: BrandId,
+        id: i64,
+        plan: Vec<u8>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        if self.get(brand, id).await?.is_none() {
+            return Ok(false);
+        }
+        campaign_plan::Entity::insert(campaign_plan::ActiveModel {
+            campaign_id: Set(id),
+            brand_id: Set(brand.0),
+            plan: Set(plan),
+            saved_at: Set(now),
+        })
+        .on_conflict(
+            OnConflict::column(campaign_plan::Column::CampaignId)
+                .update_columns([campaign_plan::Column::Plan, campaign_plan::Column::SavedAt])
+                .to_owned(),
+        )
+        .exec_without_returning(self.db)
+        .await?;
+        Ok(true)
+    }
+
+    /// The plan last saved on the campaign, and when.
+    pub async fn plan(
+        &self,
+        brand: BrandId,
+        id: i64,
+    ) -> Result<Option<(Vec<u8>, DateTime<Utc>)>, StoreError> {
+        Ok(campaign_plan::Entity::find_by_id(id)
+            .filter(campaign_plan::Column::BrandId.eq(brand.0))
+            .one(self.db)
+            .await?
+            .map(|row| (row.plan, row.saved_at)))
     }
 
     /// The stored posts of these accounts published in `[from, until)`, with each account's

@@ -560,6 +560,27 @@ impl ScoreRepo<'_> {
         Ok(self.details_of(&[creator_id]).await?.remove(&creator_id))
     }
 
+    /// The stored scores of these creators, by creator id (two queries per 500).
+    pub async fn records_of(
+        &self,
+        creator_ids: &[i64],
+    ) -> Result<HashMap<i64, ScoreRecord>, StoreError> {
+        let mut records = HashMap::with_capacity(creator_ids.len());
+        for chunk in creator_ids.chunks(500) {
+            let mut details = self.details_of(chunk).await?;
+            for row in creator_score::Entity::find()
+                .filter(creator_score::Column::CreatorId.is_in(chunk.to_vec()))
+                .all(self.db)
+                .await?
+            {
+                let id = row.creator_id;
+                let detail = details.remove(&id).unwrap_or_default();
+                records.insert(id, record_from_row(row, detail)?);
+            }
+        }
+        Ok(records)
+    }
+
     /// A creator's stored score.
     pub async fn get(&self, creator_id: i64) -> Result<Option<ScoreRecord>, StoreError> {
         let Some(row) = creator_score::Entity::find_by_id(creator_id)

@@ -4,6 +4,7 @@ pub mod api_key;
 pub mod audience_sketch;
 pub mod brand;
 pub mod campaign;
+pub mod campaign_plan;
 pub mod conversion;
 pub mod creator;
 pub mod creator_score;

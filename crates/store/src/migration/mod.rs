@@ -12,6 +12,7 @@ mod m20261125_000006_scores;
 mod m20261125_000007_brands;
 mod m20261126_000008_rosters_campaigns;
 mod m20261126_000009_ingest_brands;
+mod m20261203_000010_campaign_plans;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_brands::Migration),
             Box::new(m20261126_000008_rosters_campaigns::Migration),
             Box::new(m20261126_000009_ingest_brands::Migration),
+            Box::new(m20261203_000010_campaign_plans::Migration),
         ]
     }
 }
