@@ -84,7 +84,7 @@ fn quality_instance(index: usize) -> (String, Problem) {
     let n = sizes[index % sizes.len()];
     let mut rng = Rng(0x5EED_0000 + index as u64);
     let communities = (n / 10).max(2) as u64;
-    let block = 300_u64;
+    let block = 60_u64;
     let universe = communities * block;
     let mut candidates = Vec::with_capacity(n);
     for i in 0..n {
@@ -92,9 +92,9 @@ fn quality_instance(index: usize) -> (String, Problem) {
         let neighbour = (home + 1) % communities;
         let celebrity = rng.below(100) < 3;
         let size = if celebrity {
-            400 + rng.below(600)
+            80 + rng.below(120)
         } else {
-            40 + rng.below(200)
+            8 + rng.below(40)
         };
         let members: BTreeSet<u64> = (0..size)
             .map(|_| match rng.below(10) {
@@ -104,7 +104,7 @@ fn quality_instance(index: usize) -> (String, Problem) {
             })
             .collect();
         let reach = members.len() as f64;
-        let dollars = 50.0 + reach * 2.0 * rng.uniform(0.6, 1.6);
+        let dollars = 50.0 + reach * 10.0 * rng.uniform(0.6, 1.6);
         candidates.push(Candidate {
             id: format!("c{i}"),
             cost_micros: (dollars * 1e6).round() as i64,
