@@ -153,7 +153,11 @@ impl Application {
         }
         if role.runs(Role::Roster) {
             let campaigns =
-                CampaignApi::new(store.clone(), model.clone(), settings.roster.report.clone());
+                CampaignApi::new(store.clone(), model.clone(), settings.roster.report.clone())
+                    .with_planner(
+                        settings.roster.planner.clone(),
+                        settings.server.request_timeout,
+                    );
             let routes = Routes::new(RosterApi::new(store.clone()).into_server(limit))
                 .add_service(campaigns.into_server(limit));
             servers.push(

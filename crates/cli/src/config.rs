@@ -215,6 +215,8 @@ pub struct RosterSettings {
     pub listen: SocketAddr,
     /// What campaign reports count (the scoring model's definitions apply too).
     pub report: resonance_core::campaign::report::ReportConfig,
+    /// The campaign planner's work limits (docs/planner.md).
+    pub planner: resonance_core::planner::PlannerConfig,
 }
 
 impl Default for RosterSettings {
@@ -222,6 +224,7 @@ impl Default for RosterSettings {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 50052)),
             report: resonance_core::campaign::report::ReportConfig::default(),
+            planner: resonance_core::planner::PlannerConfig::default(),
         }
     }
 }
@@ -350,6 +353,10 @@ impl Settings {
             .report
             .validate()
             .map_err(|e| ConfigError::Invalid(format!("roster.report.{e}")))?;
+        self.roster
+            .planner
+            .validate()
+            .map_err(|e| ConfigError::Invalid(format!("roster.planner.{e}")))?;
         let positive = [
             ("server.max_message_bytes", self.server.max_message_bytes),
             (

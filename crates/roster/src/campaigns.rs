@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::Utc;
 use resonance_core::ValidationError;
@@ -33,6 +34,8 @@ pub struct CampaignApi {
     model: Arc<ScoringModel>,
     report: ReportConfig,
     pub(crate) planner: PlannerConfig,
+    /// Longest a plan may run when the caller's deadline is later or unset.
+    pub(crate) plan_time_limit: Duration,
 }
 
 impl CampaignApi {
@@ -42,7 +45,16 @@ impl CampaignApi {
             model,
             report,
             planner: PlannerConfig::default(),
+            plan_time_limit: Duration::from_secs(30),
         }
+    }
+
+    /// The planner's work limits, and the longest a plan may run (the servers' call timeout).
+    #[must_use]
+    pub fn with_planner(mut self, planner: PlannerConfig, time_limit: Duration) -> Self {
+        self.planner = planner;
+        self.plan_time_limit = time_limit;
+        self
     }
 }
 

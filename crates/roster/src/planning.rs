@@ -24,8 +24,6 @@ use crate::campaigns::{CampaignApi, goal_of, goal_to_proto};
 use crate::common::{ApiError, brand_of, parse_name};
 use crate::rosters::creator_ref;
 
-/// Longest a plan may run when the caller sets no deadline (the servers' default call timeout).
-const TIME_LIMIT: Duration = Duration::from_secs(30);
 /// Candidates a search filter gives by default, and at most.
 const DEFAULT_FILTER_CANDIDATES: u64 = 1_000;
 const MAX_FILTER_CANDIDATES: u64 = 20_000;
@@ -39,8 +37,8 @@ struct Pool {
     notes: Vec<String>,
 }
 
-/// The deadline the caller set in `grpc-timeout`, capped at [`TIME_LIMIT`].
-fn deadline_of(metadata: &MetadataMap) -> Instant {
+/// The deadline the caller set in `grpc-timeout`, capped at `limit`.
+fn deadline_of(metadata: &MetadataMap, limit: Duration) -> Instant {
     let limit = metadata
         .get("grpc-timeout")
         .and_then(|value| value.to_str().ok())
@@ -57,7 +55,7 @@ fn deadline_of(metadata: &MetadataMap) -> Instant {
                 _ => return None,
             })
         })
-        .map_or(TIME_LIMIT, |timeout| timeout.min(TIME_LIMIT));
+        .map_or(limit, |timeout| timeout.min(limit));
     Instant::now() + limit
 }
 
@@ -389,7 +387,7 @@ impl CampaignApi {
         request: Request<pb::PlanCampaignRequest>,
     ) -> Result<pb::PlanCampaignResponse, ApiError> {
         let brand = brand_of(&request)?;
-        let deadline = deadline_of(request.metadata());
+        let deadline = deadline_of(request.metadata(), self.plan_time_limit);
         let request = request.into_inner();
         let [id] = parse_name(&request.campaign, "campaign", ["campaigns"])?;
         let campaign = self.campaign(brand, id).await?;
@@ -565,16 +563,18 @@ mod tests {
 
     #[test]
     fn deadlines_come_from_grpc_timeout_and_are_capped() {
+        const LIMIT: Duration = Duration::from_secs(30);
         let mut metadata = MetadataMap::new();
         let before = Instant::now();
         metadata.insert("grpc-timeout", MetadataValue::from_static("250m"));
-        let deadline = deadline_of(&metadata);
+        let deadline = deadline_of(&metadata, LIMIT);
         assert!(deadline >= before + Duration::from_millis(250));
         assert!(deadline <= Instant::now() + Duration::from_millis(250));
         metadata.insert("grpc-timeout", MetadataValue::from_static("5H"));
-        assert!(deadline_of(&metadata) <= Instant::now() + TIME_LIMIT);
+        let capped = deadline_of(&metadata, LIMIT);
+        assert!(capped >= before + LIMIT && capped <= Instant::now() + LIMIT);
         metadata.insert("grpc-timeout", MetadataValue::from_static("junk"));
-        assert!(deadline_of(&metadata) <= Instant::now() + TIME_LIMIT);
+        assert!(deadline_of(&metadata, LIMIT) <= Instant::now() + LIMIT);
     }
 
     #[test]

@@ -122,8 +122,10 @@ pub struct Problem {
     pub constraints: Constraints,
 }
 
-/// Work limits. Every limit counts work, not time, so the same problem always gets the same plan.
-#[derive(Debug, Clone, PartialEq)]
+/// Work limits (`[roster.planner]`). Every limit counts work, not time, so the same problem
+/// always gets the same plan.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct PlannerConfig {
     /// Branch and bound is tried when at most this many candidates are eligible.
     pub exact_max_candidates: usize,
@@ -154,6 +156,12 @@ impl Default for PlannerConfig {
 
 impl PlannerConfig {
     pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.local_search_pool == 0 {
+            return Err(ValidationError::new(
+                "local_search_pool",
+                "must be at least 1",
+            ));
+        }
         if self.enumeration_seeds == 0 {
             return Err(ValidationError::new(
                 "enumeration_seeds",
