@@ -261,6 +261,36 @@ async fn explicit_candidates_are_planned_saved_and_checked() {
                 .contains("both required and excluded")
         );
 
+        // A deadline too short for 3,000 overlapping candidates: answered at once, and the
+        // service goes on serving.
+        let many: Vec<PlanCandidate> = (0..3_000_u64)
+            .map(|i| candidate(&format!("m{i}"), 10, (i * 7)..(i * 7 + 60), Tier::Micro))
+            .collect();
+        let mut request = resonance_proto::tonic::Request::new(cpb::PlanCampaignRequest {
+            campaign: campaign.name.clone(),
+            candidates: explicit(many),
+            ..Default::default()
+        });
+        request.set_timeout(Duration::from_millis(5));
+        let started = std::time::Instant::now();
+        let status = campaigns
+            .plan_campaign(request)
+            .await
+            .expect_err("past its deadline");
+        // tonic answers a passed deadline with CANCELLED at the server's timeout layer, or the
+        // planner stops with DEADLINE_EXCEEDED; either way, promptly.
+        assert!(
+            matches!(status.code(), Code::DeadlineExceeded | Code::Cancelled),
+            "{status:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        campaigns
+            .get_campaign_plan(cpb::GetCampaignPlanRequest {
+                campaign: campaign.name.clone(),
+            })
+            .await
+            .expect("still serving");
+
         // Another brand's campaign does not exist for this one.
         let (_, rival_key) = app
             .store
