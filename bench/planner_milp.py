@@ -19,7 +19,7 @@ Inputs (JSON Lines, one object per line, matched by "name"):
   {"name", "value", "upper_bound", "guarantee", "algorithm", "seconds", "candidates"}
 
 The MILP. One binary x_i per candidate i that may be chosen at all: not excluded, cost within the
-budget, and cost <= floor(budget * max_share) when max_share > 0 (the planner's own rule, in f64,
+budget, and cost <= floor(budget * max_share + 0.001) when max_share > 0 (the planner's own rule, in f64,
 so a creator may cost exactly the share). Every instance has the constraints
 
     sum_i cost_i x_i <= budget                       (knapsack; checked again in exact integers)
@@ -158,7 +158,7 @@ def eligible_candidates(inst):
     budget = inst["budget"]
     share = float(inst.get("max_share") or 0.0)
     # Same rule as the planner: the share limit in micros, from f64, rounded down.
-    share_limit = math.floor(float(budget) * share) if share > 0 else budget
+    share_limit = math.floor(float(budget) * share + 1e-3) if share > 0 else budget
     excluded = set(inst.get("excluded") or ())
     required = set(inst.get("required") or ())
     ids = {c["id"] for c in inst["candidates"]}

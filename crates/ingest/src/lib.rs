@@ -12,6 +12,7 @@
 
 pub mod import;
 pub mod jsonl;
+mod metrics;
 pub mod pipeline;
 pub mod record;
 mod service;

@@ -277,6 +277,7 @@ impl Pipeline {
         if let Some(job_id) = job_id {
             self.store.ingest().add_counts(job_id, counts).await?;
         }
+        crate::metrics::batch(&counts, rejections.len());
         Ok(BatchResult {
             outcomes,
             rejections,

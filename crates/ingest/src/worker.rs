@@ -337,6 +337,7 @@ impl Worker {
             .await
         {
             Ok(()) => {
+                crate::metrics::dead_letter(1);
                 tracing::error!(%error, sequence, delivered, "message dead-lettered");
                 acknowledge(message, AckKind::Term).await;
             }

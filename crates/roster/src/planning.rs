@@ -21,7 +21,7 @@ use resonance_proto::tonic::metadata::MetadataMap;
 use resonance_store::{BrandId, NO_LIMIT, ScoreRecord, SearchQuery, SearchSort};
 
 use crate::campaigns::{CampaignApi, goal_of, goal_to_proto};
-use crate::common::{ApiError, brand_of, parse_name};
+use crate::common::{ApiError, brand_of, change_failed, parse_name};
 use crate::rosters::creator_ref;
 
 /// Candidates a search filter gives by default, and at most.
@@ -451,16 +451,25 @@ impl CampaignApi {
         })
         .await
         .map_err(|e| ApiError::Internal(format!("the planner stopped: {e}")))?;
+        let explicit_source = matches!(request.candidates, Some(Candidates::Explicit(_)));
         let result = result.map_err(|error| match error {
-            PlanError::Invalid(invalid) => {
-                // Candidate paths are the request's: `candidates[3]` is under its source.
-                if invalid.field.starts_with("candidates[")
-                    && matches!(request.candidates, Some(Candidates::Explicit(_)))
-                {
+            PlanError::Invalid(invalid) if invalid.field.starts_with("candidates[") => {
+                if explicit_source {
+                    // Candidate paths are the request's: `candidates[3]` is under its source.
                     ApiError::Invalid(invalid.within("explicit"))
                 } else {
-                    ApiError::Invalid(invalid)
+                    // Stored data the caller did not send and cannot fix.
+                    ApiError::Internal(format!("a stored candidate is invalid: {invalid}"))
                 }
+            }
+            PlanError::Invalid(mut invalid) => {
+                if !explicit_source && invalid.message.starts_with("no candidate has the id") {
+                    invalid.message.push_str(
+                        " (stored creators not scored yet, or priced only in another currency, \
+                         are not candidates; see candidates_skipped)",
+                    );
+                }
+                ApiError::Invalid(invalid)
             }
             PlanError::DeadlineExceeded => ApiError::DeadlineExceeded(
                 "the planner did not finish before the deadline; narrow the candidates or allow more time"
@@ -511,10 +520,14 @@ impl CampaignApi {
             {
                 return Err(ApiError::NotFound(request.campaign));
             }
-            if campaign.value.status == CampaignStatus::Draft {
-                // A concurrent move wins: the plan is saved either way.
-                let _ = self
-                    .store
+            // A draft with a plan that chose someone is planned; an empty plan is saved (with
+            // its note) but moves nothing.
+            let chose = response
+                .plan
+                .as_ref()
+                .is_some_and(|plan| !plan.selections.is_empty());
+            if chose && campaign.value.status == CampaignStatus::Draft {
+                self.store
                     .campaigns()
                     .update(brand, id, None, now, |current| {
                         let mut next = current.value.clone();
@@ -523,7 +536,8 @@ impl CampaignApi {
                         }
                         Ok::<_, ApiError>(next)
                     })
-                    .await;
+                    .await
+                    .map_err(|e| change_failed(e, &request.campaign))?;
             }
         }
         Ok(response)

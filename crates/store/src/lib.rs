@@ -273,3 +273,36 @@ impl Store {
         Ok(())
     }
 }
+
+/// How the connection pool is used, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// Connections open now, idle or in use.
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+impl Store {
+    /// The pool's connections now.
+    pub fn pool_usage(&self) -> PoolUsage {
+        match self.db.get_database_backend() {
+            sea_orm::DbBackend::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                PoolUsage {
+                    open: pool.size(),
+                    idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+                    max: pool.options().get_max_connections(),
+                }
+            }
+            _ => {
+                let pool = self.db.get_sqlite_connection_pool();
+                PoolUsage {
+                    open: pool.size(),
+                    idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+                    max: pool.options().get_max_connections(),
+                }
+            }
+        }
+    }
+}

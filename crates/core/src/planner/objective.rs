@@ -224,6 +224,25 @@ impl State<'_, '_> {
             }
     }
 
+    /// The work of one [`State::gain`] of `i`, in units of about 64 steps.
+    pub(crate) fn gain_work(&self, i: usize) -> u64 {
+        match &self.objective.sets {
+            Sets::None => 0,
+            Sets::Exact { members, .. } => members[i].len() as u64 / 64,
+            Sets::Sketch { .. } => (REGISTERS / 64) as u64,
+        }
+    }
+
+    /// The work of cloning this state, in the same units.
+    pub(crate) fn clone_work(&self) -> u64 {
+        let cover = match &self.cover {
+            Cover::None => 0,
+            Cover::Exact { counts, .. } => counts.len(),
+            Cover::Sketch { undo, .. } => REGISTERS + undo.iter().map(Vec::len).sum::<usize>(),
+        };
+        ((self.member.len() + cover) / 64) as u64
+    }
+
     /// `f(S + i) - f(S)`, never negative (a sketch estimate can dip when it switches estimator).
     pub(crate) fn gain(&self, i: usize) -> f64 {
         if self.member[i] {

@@ -17,6 +17,10 @@ use super::{
 const EPSILON: f64 = 1e-9;
 
 fn better(candidate: f64, incumbent: f64) -> bool {
+    if !incumbent.is_finite() {
+        // No incumbent yet (negative infinity): anything real beats it.
+        return candidate > incumbent;
+    }
     candidate > incumbent + EPSILON * incumbent.abs().max(1.0)
 }
 
@@ -40,6 +44,7 @@ struct Prepared<'p> {
     by_cost: Vec<usize>,
     by_cost_per_quota: Vec<Vec<usize>>,
     required: Vec<usize>,
+    is_required: Vec<bool>,
     min_creators: usize,
     max_creators: usize,
     max_celebrities: usize,
@@ -49,7 +54,8 @@ struct Prepared<'p> {
 /// Cost and counts of a chosen set, for the constraints.
 #[derive(Debug, Clone)]
 struct Tally {
-    cost: i64,
+    /// Wide enough that no sum of costs overflows.
+    cost: i128,
     count: usize,
     celebrities: usize,
     quotas: Vec<usize>,
@@ -65,10 +71,11 @@ impl<'p> Prepared<'p> {
             .iter()
             .filter_map(|id| ids.get(id.as_str()).copied())
             .collect();
-        // The share limit in micros, rounded down: a creator may cost exactly the share.
+        // The share limit in micros, rounded down after a thousandth of a micro of tolerance, so
+        // that a creator may cost exactly the share however the product rounds (100 x 0.29).
         let share_limit = constraints
             .max_budget_share
-            .map_or(budget, |share| (budget as f64 * share).floor() as i64);
+            .map_or(budget, |share| (budget as f64 * share + 1e-3).floor() as i64);
         let celebrities_allowed = constraints.max_celebrities != Some(0);
         let mut pool = Vec::new();
         let mut allowed = Vec::new();
@@ -85,6 +92,7 @@ impl<'p> Prepared<'p> {
         let position: std::collections::HashMap<usize, usize> =
             pool.iter().enumerate().map(|(k, &i)| (i, k)).collect();
         let mut required = Vec::new();
+        let mut is_required = vec![false; pool.len()];
         for (r, id) in constraints.required.iter().enumerate() {
             let i = ids[id.as_str()];
             let field = format!("constraints.required[{r}]");
@@ -103,7 +111,8 @@ impl<'p> Prepared<'p> {
                 };
                 return Err(ValidationError::new(field, format!("\"{id}\" {why}")));
             }
-            if !required.contains(&k) {
+            if !is_required[k] {
+                is_required[k] = true;
                 required.push(k);
             }
         }
@@ -162,6 +171,7 @@ impl<'p> Prepared<'p> {
             by_cost,
             by_cost_per_quota,
             required,
+            is_required,
             min_creators: constraints.min_creators,
             max_creators: constraints.max_creators.unwrap_or(usize::MAX),
             max_celebrities: constraints.max_celebrities.unwrap_or(usize::MAX),
@@ -175,7 +185,7 @@ impl<'p> Prepared<'p> {
     fn check_required(&self) -> Result<(), ValidationError> {
         let tally = self.tally(&self.required);
         let field = "constraints.required";
-        if tally.cost > self.budget {
+        if tally.cost > i128::from(self.budget) {
             return Err(ValidationError::new(
                 field,
                 "the required creators cost more than the budget",
@@ -222,7 +232,7 @@ impl<'p> Prepared<'p> {
     }
 
     fn count_in(&self, tally: &mut Tally, k: usize) {
-        tally.cost += self.costs[k];
+        tally.cost += i128::from(self.costs[k]);
         tally.count += 1;
         tally.celebrities += usize::from(self.celebrity[k]);
         for &q in &self.quota_hits[k] {
@@ -231,7 +241,7 @@ impl<'p> Prepared<'p> {
     }
 
     fn count_out(&self, tally: &mut Tally, k: usize) {
-        tally.cost -= self.costs[k];
+        tally.cost -= i128::from(self.costs[k]);
         tally.count -= 1;
         tally.celebrities -= usize::from(self.celebrity[k]);
         for &q in &self.quota_hits[k] {
@@ -242,7 +252,7 @@ impl<'p> Prepared<'p> {
     /// Whether adding `k` keeps every upper limit.
     fn fits(&self, tally: &Tally, k: usize) -> bool {
         self.allowed[k]
-            && tally.cost + self.costs[k] <= self.budget
+            && tally.cost + i128::from(self.costs[k]) <= i128::from(self.budget)
             && tally.count < self.max_creators
             && (!self.celebrity[k] || tally.celebrities < self.max_celebrities)
             && self.quota_hits[k]
@@ -263,18 +273,28 @@ impl<'p> Prepared<'p> {
                 .all(|(count, min)| count >= min)
     }
 
-    /// A lower bound on what meeting the minimums still costs, given `state`: the cheapest
-    /// unchosen creators for the creator count, and for each quota.
-    fn reserve(&self, tally: &Tally, state: &State<'_, '_>) -> i64 {
+    /// A lower bound on what meeting the minimums still costs, given `state` and `taking`
+    /// (about to be chosen): the cheapest other creators for the creator count, and for each
+    /// quota. Also how many creators it looked at, as work.
+    fn reserve(&self, tally: &Tally, state: &State<'_, '_>, taking: usize) -> (i128, u64) {
         if !self.has_minimums() {
-            return 0;
+            return (0, 0);
         }
-        let cheapest = |list: &[usize], need: usize| -> i64 {
-            list.iter()
-                .filter(|&&k| !state.contains(k))
-                .take(need)
-                .map(|&k| self.costs[k])
-                .sum()
+        let mut scanned = 0_u64;
+        let mut cheapest = |list: &[usize], need: usize| -> i128 {
+            let mut sum = 0_i128;
+            let mut found = 0;
+            for &k in list {
+                if found == need {
+                    break;
+                }
+                scanned += 1;
+                if k != taking && !state.contains(k) {
+                    sum += i128::from(self.costs[k]);
+                    found += 1;
+                }
+            }
+            sum
         };
         let mut reserve = cheapest(&self.by_cost, self.min_creators.saturating_sub(tally.count));
         for (q, list) in self.by_cost_per_quota.iter().enumerate() {
@@ -283,21 +303,25 @@ impl<'p> Prepared<'p> {
                 reserve = reserve.max(cheapest(list, need));
             }
         }
-        reserve
+        (reserve, scanned)
     }
 
-    /// Whether adding `k` keeps the limits and leaves enough budget for the minimums.
-    fn can_take(&self, tally: &Tally, state: &State<'_, '_>, k: usize) -> bool {
+    /// Whether adding `k` keeps the limits and leaves enough budget for the minimums, and the
+    /// work that took.
+    fn can_take(&self, tally: &Tally, state: &State<'_, '_>, k: usize) -> (bool, u64) {
         if !self.fits(tally, k) {
-            return false;
+            return (false, 1);
         }
         if !self.has_minimums() {
-            return true;
+            return (true, 1);
         }
         let mut after = tally.clone();
         self.count_in(&mut after, k);
-        // `k` is not yet in `state`: a reserve that counted it is only more cautious.
-        after.cost + self.reserve(&after, state) <= self.budget
+        let (reserve, scanned) = self.reserve(&after, state, k);
+        (
+            after.cost + reserve <= i128::from(self.budget),
+            1 + scanned + self.quota_min.len() as u64,
+        )
     }
 
     /// Whether any limit beyond the budget binds, so that no a-priori ratio is known.
@@ -314,8 +338,20 @@ impl<'p> Prepared<'p> {
     }
 }
 
+/// The budget left after `spent` (never more than the budget, never negative).
+fn remaining(budget: i64, spent: i128) -> i64 {
+    i64::try_from((i128::from(budget) - spent).max(0)).unwrap_or(budget)
+}
+
+/// Gain per unit of cost; a creator that costs nothing and adds something comes first.
 fn ratio(gain: f64, cost: i64) -> f64 {
-    gain / cost.max(1) as f64
+    if cost > 0 {
+        gain / cost as f64
+    } else if gain > 0.0 {
+        f64::INFINITY
+    } else {
+        0.0
+    }
 }
 
 /// `Entry::round` of an entry whose gain is only a bound.
@@ -363,7 +399,20 @@ struct Search<'p, 'o> {
 impl<'p, 'o> Search<'p, 'o> {
     fn gain(&mut self, state: &State<'_, '_>, k: usize) -> Result<f64, PlanError> {
         self.work.tick(1)?;
+        self.work.units(state.gain_work(k))?;
         Ok(state.gain(k))
+    }
+
+    /// [`Prepared::can_take`], with its work counted towards the deadline.
+    fn can_take(
+        &mut self,
+        tally: &Tally,
+        state: &State<'_, '_>,
+        k: usize,
+    ) -> Result<bool, PlanError> {
+        let (ok, work) = self.p.can_take(tally, state, k);
+        self.work.units(work)?;
+        Ok(ok)
     }
 
     /// Adds creators while any fits: first towards unmet quota minimums (best gain per cost
@@ -384,7 +433,7 @@ impl<'p, 'o> Search<'p, 'o> {
         while let Some(q) = (0..p.quota_min.len()).find(|&q| tally.quotas[q] < p.quota_min[q]) {
             let mut best: Option<(f64, usize)> = None;
             for &k in pool {
-                if !open(state, k) || !p.quota_hits[k].contains(&q) || !p.can_take(tally, state, k)
+                if !open(state, k) || !p.quota_hits[k].contains(&q) || !self.can_take(tally, state, k)?
                 {
                     continue;
                 }
@@ -435,7 +484,7 @@ impl<'p, 'o> Search<'p, 'o> {
                 continue;
             }
             // Limits only tighten as the set grows: a candidate that does not fit now never will.
-            if entry.gain > 0.0 && p.can_take(tally, state, k) {
+            if entry.gain > 0.0 && self.can_take(tally, state, k)? {
                 state.add(k);
                 p.count_in(tally, k);
                 round += 1;
@@ -443,13 +492,14 @@ impl<'p, 'o> Search<'p, 'o> {
         }
         // The creator minimum, cheapest first.
         while tally.count < p.min_creators {
-            let Some(&k) = p
-                .by_cost
-                .iter()
-                .find(|&&k| open(state, k) && p.can_take(tally, state, k))
-            else {
-                break;
-            };
+            let mut next = None;
+            for &k in &p.by_cost {
+                if open(state, k) && self.can_take(tally, state, k)? {
+                    next = Some(k);
+                    break;
+                }
+            }
+            let Some(k) = next else { break };
             state.add(k);
             p.count_in(tally, k);
         }
@@ -474,7 +524,7 @@ impl<'p, 'o> Search<'p, 'o> {
             .choosable
             .iter()
             .copied()
-            .filter(|&k| !base.contains(k) && p.can_take(&base_tally, base, k))
+            .filter(|&k| !base.contains(k) && p.fits(&base_tally, k))
             .collect();
         by_value.sort_by(|&a, &b| base_gains[b].total_cmp(&base_gains[a]).then(a.cmp(&b)));
         let mut best: Option<(State<'o, 'p>, Tally)> = None;
@@ -483,6 +533,10 @@ impl<'p, 'o> Search<'p, 'o> {
             let mut state = base.clone();
             let mut tally = base_tally.clone();
             if let Some(k) = seed {
+                // Upper limits were checked; the seed must still leave room for the minimums.
+                if !self.can_take(&tally, &state, k)? {
+                    continue;
+                }
                 state.add(k);
                 p.count_in(&mut tally, k);
             }
@@ -534,13 +588,14 @@ impl<'p, 'o> Search<'p, 'o> {
                 .chosen()
                 .iter()
                 .copied()
-                .filter(|k| !p.required.contains(k))
+                .filter(|&k| !p.is_required[k])
                 .collect();
             for j in chosen {
                 if self.work.evaluations() >= limit {
                     break 'search;
                 }
                 let mut trial = state.clone();
+                self.work.units(trial.clone_work())?;
                 let mut trial_tally = tally.clone();
                 let readded = trial.remove(j);
                 self.work.tick(readded)?;
@@ -550,7 +605,7 @@ impl<'p, 'o> Search<'p, 'o> {
                     if best.is_some_and(|(b, _)| base_gains[k] <= b) {
                         break;
                     }
-                    if k == j || trial.contains(k) || !p.can_take(&trial_tally, &trial, k) {
+                    if k == j || trial.contains(k) || !self.can_take(&trial_tally, &trial, k)? {
                         continue;
                     }
                     let gain = self.gain(&trial, k)?;
@@ -633,7 +688,7 @@ impl<'p, 'o> Search<'p, 'o> {
         if at == order.len() {
             return Ok(());
         }
-        let capacity = p.budget - node.tally.cost;
+        let capacity = remaining(p.budget, node.tally.cost);
         let mut items = Vec::with_capacity(order.len() - at);
         for &k in &order[at..] {
             if p.costs[k] <= capacity {
@@ -761,11 +816,11 @@ impl<'p, 'o> Search<'p, 'o> {
     fn outcome(&mut self, chosen: &[usize]) -> Result<Outcome, PlanError> {
         let mut state = self.objective.empty();
         let mut selections = Vec::with_capacity(chosen.len());
-        let mut cost = 0;
+        let mut cost = 0_i64;
         for &k in chosen {
             let marginal = self.gain(&state, k)?;
             state.add(k);
-            cost += self.p.costs[k];
+            cost = cost.saturating_add(self.p.costs[k]);
             selections.push(Selection {
                 index: self.p.pool[k],
                 marginal,
@@ -877,7 +932,7 @@ pub fn plan(
         base_gains[k] = search.gain(&base, k)?;
     }
     let room = p.max_creators.saturating_sub(base_tally.count);
-    let capacity = p.budget - base_tally.cost;
+    let capacity = remaining(p.budget, base_tally.cost);
     let mut items: Vec<(f64, i64)> = p
         .choosable
         .iter()

@@ -435,3 +435,109 @@ fn larger_instances_stay_within_the_bound_and_limits() {
         assert!(result.gap < 0.2, "seed {seed}: gap {}", result.gap);
     }
 }
+
+fn plain(id: &str, cost: i64, engagements: f64, niches: &[&str]) -> Candidate {
+    Candidate {
+        id: id.to_owned(),
+        cost_micros: cost,
+        engagements,
+        followers: 1_000,
+        celebrity: false,
+        platform: None,
+        niches: niches.iter().map(|n| (*n).to_owned()).collect(),
+        audience: Audience::Unknown,
+        audience_size: 0.0,
+    }
+}
+
+#[test]
+fn exact_search_finds_plans_the_heuristic_misses_under_minimums() {
+    // Greedy takes a cheap, valuable "a" first and can then no longer afford quotas B and C;
+    // d + c meets all three quotas for exactly the budget.
+    let mut candidates: Vec<Candidate> = (0..25)
+        .map(|i| plain(&format!("a{i}"), 2, 100.0, &["a"]))
+        .collect();
+    candidates.push(plain("b", 3, 1.0, &["b"]));
+    candidates.push(plain("c", 4, 1.0, &["c"]));
+    candidates.push(plain("d", 4, 10.0, &["a", "b"]));
+    let quota = |niche: &str| Quota {
+        key: QuotaKey::Niche(niche.to_owned()),
+        min: 1,
+        max: None,
+    };
+    let problem = Problem {
+        goal: Goal::Engagement,
+        budget_micros: 8,
+        candidates,
+        constraints: Constraints {
+            quotas: vec![quota("a"), quota("b"), quota("c")],
+            ..Constraints::default()
+        },
+    };
+    let config = PlannerConfig {
+        exact_max_candidates: 40,
+        ..PlannerConfig::default()
+    };
+    let result = plan(&problem, &config, None).expect("plans");
+    assert_eq!(result.algorithm, Algorithm::Exact);
+    let ids: Vec<&str> = indices(&result)
+        .iter()
+        .map(|&i| problem.candidates[i].id.as_str())
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(ids.contains(&"c") && ids.contains(&"d"), "{ids:?}");
+    assert_eq!(result.plan.value, 11.0);
+}
+
+#[test]
+fn free_creators_count_in_full_in_the_bound() {
+    // The optimum is p2 and every free creator: 15 + 5 = 20.
+    let mut candidates = vec![plain("p1", 1, 2.0, &[]), plain("p2", 10, 15.0, &[])];
+    candidates.extend((0..5).map(|i| plain(&format!("z{i}"), 0, 1.0, &[])));
+    let problem = Problem {
+        goal: Goal::Engagement,
+        budget_micros: 10,
+        candidates,
+        constraints: Constraints::default(),
+    };
+    for config in [PlannerConfig::default(), heuristic_only()] {
+        let result = plan(&problem, &config, None).expect("plans");
+        assert!(result.upper_bound >= 20.0, "bound {}", result.upper_bound);
+        assert_eq!(result.plan.value, 20.0);
+    }
+}
+
+#[test]
+fn huge_costs_never_overflow_the_budget() {
+    let budget = 9_000_000_000_000_000_000_i64;
+    let problem = Problem {
+        goal: Goal::Engagement,
+        budget_micros: budget,
+        candidates: vec![
+            plain("x", 5_000_000_000_000_000_000, 10.0, &[]),
+            plain("y", 5_000_000_000_000_000_000, 10.0, &[]),
+        ],
+        constraints: Constraints::default(),
+    };
+    for config in [PlannerConfig::default(), heuristic_only()] {
+        let result = plan(&problem, &config, None).expect("plans");
+        assert_eq!(result.plan.selections.len(), 1);
+        assert!(result.plan.cost_micros <= budget);
+    }
+}
+
+#[test]
+fn a_creator_may_cost_exactly_the_share() {
+    let problem = Problem {
+        goal: Goal::Engagement,
+        budget_micros: 100_000_000,
+        candidates: vec![plain("x", 29_000_000, 10.0, &[])],
+        constraints: Constraints {
+            max_budget_share: Some(0.29),
+            required: vec!["x".to_owned()],
+            ..Constraints::default()
+        },
+    };
+    let result = plan(&problem, &PlannerConfig::default(), None).expect("a $29 creator fits 29%");
+    assert_eq!(result.plan.selections.len(), 1);
+}
