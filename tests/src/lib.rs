@@ -53,6 +53,8 @@ pub struct TestApp {
     pub scoring: SocketAddr,
     pub roster: SocketAddr,
     pub ingest: SocketAddr,
+    /// The Prometheus endpoint (`/metrics`).
+    pub metrics: SocketAddr,
     pub store: Store,
     /// A brand created for the test, and its API key, which [`TestApp::channel`] sends.
     pub brand: BrandId,
@@ -81,6 +83,7 @@ impl TestApp {
         settings.scoring.listen = any_port;
         settings.roster.listen = any_port;
         settings.ingest.listen = any_port;
+        settings.telemetry.metrics_listen = any_port;
         // Tests that want the NATS worker turn it on with a stream of their own.
         settings.ingest.worker.enabled = false;
         adjust(&mut settings);
@@ -91,6 +94,7 @@ impl TestApp {
         };
         let (scoring, roster, ingest) =
             (address("scoring")?, address("roster")?, address("ingest")?);
+        let metrics = address("metrics")?;
         let store = app.store().clone();
         let (brand, key) = store
             .brands()
@@ -102,6 +106,7 @@ impl TestApp {
             scoring,
             roster,
             ingest,
+            metrics,
             store,
             brand: brand.id,
             api_key: key.secret,

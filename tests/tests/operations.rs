@@ -282,3 +282,63 @@ async fn at_the_concurrency_limit_calls_are_refused_but_health_checks_are_answer
     assert!(answered, "the permit was never released");
     app.stop().await.expect("stops");
 }
+
+/// `GET /metrics` on the metrics port: the text format, as a scraper reads it.
+async fn scrape(app: &TestApp) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(app.metrics)
+        .await
+        .expect("metrics port answers");
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("request sent");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .await
+        .expect("response read");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response
+}
+
+#[tokio::test]
+async fn metrics_count_calls_by_method_and_code_and_read_gauges_from_the_database() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("app starts");
+    let mut scoring = ScoringServiceClient::new(app.channel(app.scoring).await.expect("connect"));
+    for _ in 0..2 {
+        scoring
+            .score_account(score_request(1_000))
+            .await
+            .expect("scores");
+    }
+    let error = scoring
+        .score_account(score_request(-1))
+        .await
+        .expect_err("negative followers");
+    assert_eq!(error.code(), Code::InvalidArgument);
+    // A call without a key is refused before any handler, and counted.
+    let mut anonymous =
+        ScoringServiceClient::new(app.bare_channel(app.scoring).await.expect("connect"));
+    assert!(anonymous.score_account(score_request(1)).await.is_err());
+
+    let text = scrape(&app).await;
+    let method = "resonance.scoring.v1.ScoringService/ScoreAccount";
+    for (code, count) in [("Ok", 2), ("InvalidArgument", 1), ("Unauthenticated", 1)] {
+        let line = format!(
+            "resonance_grpc_requests_total{{code=\"{code}\",method=\"{method}\",server=\"scoring\"}} {count}"
+        );
+        assert!(text.contains(&line), "missing {line} in\n{text}");
+    }
+    assert!(text.contains(&format!(
+        "resonance_grpc_request_duration_seconds_count{{method=\"{method}\",server=\"scoring\"}} 4"
+    )));
+    for gauge in [
+        "resonance_rescore_pending ",
+        "resonance_dead_letters_stored ",
+        "resonance_db_pool_connections{state=\"max\"} 8",
+    ] {
+        assert!(text.contains(gauge), "missing {gauge} in\n{text}");
+    }
+    app.stop().await.expect("clean stop");
+}

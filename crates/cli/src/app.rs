@@ -16,6 +16,7 @@ use resonance_roster::{CampaignApi, RosterApi};
 use resonance_scoring::{Engine, Rescorer, ScoringApi};
 
 use crate::auth::AuthLayer;
+use crate::metrics::MetricsServer;
 use resonance_store::Store;
 use tokio::task::JoinSet;
 
@@ -88,6 +89,7 @@ pub struct Application {
     servers: Vec<BoundServer>,
     worker: Option<Worker>,
     rescorer: Option<Rescorer>,
+    metrics: Option<MetricsServer>,
     store: Store,
 }
 
@@ -188,17 +190,27 @@ impl Application {
         }
         let worker = (role.runs(Role::Ingest) && settings.ingest.worker.enabled)
             .then(|| Worker::new(store.clone(), settings.ingest.worker.clone()));
+        let metrics = if settings.telemetry.metrics {
+            Some(MetricsServer::bind(settings.telemetry.metrics_listen).await?)
+        } else {
+            None
+        };
         Ok(Self {
             settings,
             servers,
             worker,
             rescorer,
+            metrics,
             store,
         })
     }
 
-    /// The bound address of a server ("scoring", "roster", "ingest"), if this process runs it.
+    /// The bound address of a server ("scoring", "roster", "ingest", or "metrics"), if this
+    /// process runs it.
     pub fn addr(&self, name: &str) -> Option<SocketAddr> {
+        if name == "metrics" {
+            return self.metrics.as_ref().map(MetricsServer::addr);
+        }
         self.servers
             .iter()
             .find(|s| s.name == name)
@@ -226,6 +238,11 @@ impl Application {
                 worker.run(stopped.wait()).await;
                 ("ingest worker", Ok(()))
             });
+        }
+        if let Some(metrics) = self.metrics {
+            let stopped = stopped.clone();
+            let store = self.store.clone();
+            tasks.spawn(async move { ("metrics", metrics.serve(store, stopped.wait()).await) });
         }
         if let Some(rescorer) = self.rescorer {
             let stopped = stopped.clone();

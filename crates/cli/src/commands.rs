@@ -65,6 +65,18 @@ enum Command {
     },
     /// Print the configuration in effect (secrets redacted) and exit.
     Config,
+    /// Ask a server's gRPC health service whether it serves (plaintext); exit 0 when SERVING,
+    /// 1 otherwise. For container health checks: `resonance health 127.0.0.1:50051`.
+    Health {
+        /// HOST:PORT of the server.
+        addr: String,
+        /// A service name to ask about (default: the server as a whole).
+        #[arg(long, default_value = "")]
+        service: String,
+        /// Give up after this long.
+        #[arg(long, default_value = "3s", value_parser = humantime_duration)]
+        timeout: std::time::Duration,
+    },
     /// The fake-follower classifier.
     #[command(subcommand)]
     Authenticity(AuthenticityCommand),
@@ -226,6 +238,11 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Command::Brand(command) => return brand(&settings, command).await,
+        Command::Health {
+            addr,
+            service,
+            timeout,
+        } => return health(&addr, service, timeout).await,
         Command::Config => {
             use std::io::Write as _;
             // A closed pipe (`resonance config | head`) is not an error worth a panic.
@@ -465,4 +482,48 @@ async fn import(
     );
     store.close().await?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn humantime_duration(raw: &str) -> Result<std::time::Duration, String> {
+    humantime_serde::re::humantime::parse_duration(raw).map_err(|e| e.to_string())
+}
+
+/// `resonance health ADDR`: one gRPC health check.
+async fn health(
+    addr: &str,
+    service: String,
+    timeout: std::time::Duration,
+) -> anyhow::Result<ExitCode> {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let check = async {
+        let channel =
+            resonance_proto::tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
+                .connect()
+                .await?;
+        let status = HealthClient::new(channel)
+            .check(HealthCheckRequest { service })
+            .await?
+            .into_inner()
+            .status();
+        anyhow::Ok(status)
+    };
+    match tokio::time::timeout(timeout, check).await {
+        Ok(Ok(ServingStatus::Serving)) => {
+            println!("SERVING");
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(Ok(status)) => {
+            println!("{}", status.as_str_name());
+            Ok(ExitCode::FAILURE)
+        }
+        Ok(Err(error)) => {
+            eprintln!("resonance health: {addr}: {error:#}");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(_) => {
+            eprintln!("resonance health: {addr}: no answer within {timeout:?}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }

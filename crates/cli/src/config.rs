@@ -283,6 +283,9 @@ pub struct TelemetrySettings {
     pub format: LogFormat,
     /// A tracing filter, for example "info" or "info,resonance_ingest=debug"; RUST_LOG wins.
     pub filter: String,
+    /// Serve Prometheus metrics at `/metrics` on `metrics_listen` (service processes only).
+    pub metrics: bool,
+    pub metrics_listen: SocketAddr,
 }
 
 impl Default for TelemetrySettings {
@@ -290,6 +293,8 @@ impl Default for TelemetrySettings {
         Self {
             format: LogFormat::Human,
             filter: "info".to_owned(),
+            metrics: true,
+            metrics_listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
         }
     }
 }

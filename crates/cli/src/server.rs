@@ -15,6 +15,7 @@ use tonic_health::ServingStatus;
 use crate::auth::AuthLayer;
 use crate::config::{ServerSettings, ServerTls};
 use crate::limit::ConcurrencyLimitLayer;
+use crate::metrics::MetricsLayer;
 
 /// A shutdown signal shared by every part of the process.
 #[derive(Debug, Clone)]
@@ -139,6 +140,8 @@ impl BoundServer {
             // Over the limit a call is refused before its key is checked: no database work.
             .layer(
                 tower::ServiceBuilder::new()
+                    // Outermost, so that refused and unauthenticated calls are counted too.
+                    .layer(MetricsLayer::new(name))
                     .layer(ConcurrencyLimitLayer::new(settings.max_concurrent_calls))
                     .layer(self.auth)
                     .into_inner(),

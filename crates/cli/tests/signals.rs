@@ -69,6 +69,7 @@ async fn sigterm_under_steady_calls_fails_none_and_exits_within_its_bound() {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("RESONANCE__DATABASE__URL", database)
+        .env("RESONANCE__TELEMETRY__METRICS_LISTEN", "127.0.0.1:0")
         .env("RESONANCE__SCORING__LISTEN", "127.0.0.1:0")
         .env("RESONANCE__ROSTER__LISTEN", "127.0.0.1:0")
         .env("RESONANCE__INGEST__LISTEN", "127.0.0.1:0")

@@ -47,6 +47,7 @@ fn worker(database: &str, url: &str, stream: &str, subject: &str) -> Child {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("RESONANCE__DATABASE__URL", database)
+        .env("RESONANCE__TELEMETRY__METRICS_LISTEN", "127.0.0.1:0")
         .env("RESONANCE__INGEST__LISTEN", "127.0.0.1:0")
         .env("RESONANCE__INGEST__WORKER__URL", url)
         .env("RESONANCE__INGEST__WORKER__STREAM", stream)

@@ -378,6 +378,8 @@ impl IngestRepo<'_> {
     /// How many dead letters are stored, for metrics.
     pub async fn count_dead_letters(&self) -> Result<u64, StoreError> {
         use sea_orm::PaginatorTrait as _;
-        Ok(crate::entity::dead_letter::Entity::find().count(self.db).await?)
+        Ok(crate::entity::dead_letter::Entity::find()
+            .count(self.db)
+            .await?)
     }
 }

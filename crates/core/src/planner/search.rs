@@ -73,9 +73,9 @@ impl<'p> Prepared<'p> {
             .collect();
         // The share limit in micros, rounded down after a thousandth of a micro of tolerance, so
         // that a creator may cost exactly the share however the product rounds (100 x 0.29).
-        let share_limit = constraints
-            .max_budget_share
-            .map_or(budget, |share| (budget as f64 * share + 1e-3).floor() as i64);
+        let share_limit = constraints.max_budget_share.map_or(budget, |share| {
+            (budget as f64 * share + 1e-3).floor() as i64
+        });
         let celebrities_allowed = constraints.max_celebrities != Some(0);
         let mut pool = Vec::new();
         let mut allowed = Vec::new();
@@ -433,7 +433,9 @@ impl<'p, 'o> Search<'p, 'o> {
         while let Some(q) = (0..p.quota_min.len()).find(|&q| tally.quotas[q] < p.quota_min[q]) {
             let mut best: Option<(f64, usize)> = None;
             for &k in pool {
-                if !open(state, k) || !p.quota_hits[k].contains(&q) || !self.can_take(tally, state, k)?
+                if !open(state, k)
+                    || !p.quota_hits[k].contains(&q)
+                    || !self.can_take(tally, state, k)?
                 {
                     continue;
                 }

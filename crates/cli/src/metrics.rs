@@ -1,0 +1,260 @@
+//! Prometheus metrics, served on a port of their own (`telemetry.metrics_listen`) at `/metrics`:
+//! gRPC calls by server, method and code with latency histograms (a tower layer outside every
+//! other, so refused and unauthenticated calls count too), ingestion counters (kept by
+//! `resonance_ingest`), and gauges read from the database at each scrape: the rescoring queue
+//! and its lag, stored dead letters, and the connection pool.
+
+use std::net::SocketAddr;
+use std::sync::LazyLock;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use futures::future::{BoxFuture, FutureExt as _};
+use prometheus::{
+    Encoder as _, Gauge, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, TextEncoder,
+    exponential_buckets, register_gauge, register_histogram_vec, register_int_counter_vec,
+    register_int_gauge, register_int_gauge_vec,
+};
+use resonance_proto::tonic::Code;
+use resonance_proto::tonic::codegen::http;
+use resonance_store::Store;
+use tower::{Layer, Service};
+
+static GRPC_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "resonance_grpc_requests_total",
+        "gRPC calls answered, by server, method and status code",
+        &["server", "method", "code"]
+    )
+    .expect("registered once")
+});
+
+static GRPC_LATENCY: LazyLock<HistogramVec> = LazyLock::new(|| {
+    register_histogram_vec!(
+        "resonance_grpc_request_duration_seconds",
+        "Time to a call's response headers (the whole call for unary methods), by server and method",
+        &["server", "method"],
+        // 0.5 ms to about 33 s.
+        exponential_buckets(0.0005, 2.0, 17).expect("valid buckets")
+    )
+    .expect("registered once")
+});
+
+static RESCORE_PENDING: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!(
+        "resonance_rescore_pending",
+        "Creators whose data changed and who wait to be rescored"
+    )
+    .expect("registered once")
+});
+
+static RESCORE_LAG: LazyLock<Gauge> = LazyLock::new(|| {
+    register_gauge!(
+        "resonance_rescore_lag_seconds",
+        "Age of the oldest change waiting to be rescored (0 when none waits)"
+    )
+    .expect("registered once")
+});
+
+static DEAD_LETTERS_STORED: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!(
+        "resonance_dead_letters_stored",
+        "Dead letters in the store, waiting for someone to look at them"
+    )
+    .expect("registered once")
+});
+
+static DB_POOL: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    register_int_gauge_vec!(
+        "resonance_db_pool_connections",
+        "Database connections of this process: open, idle, in_use, and the configured max",
+        &["state"]
+    )
+    .expect("registered once")
+});
+
+/// The method label: the gRPC path without its leading '/', or "unknown" for paths no service
+/// answers (so that callers cannot grow the label set).
+fn method_label(path: &str, code: Code) -> String {
+    if code == Code::Unimplemented {
+        "unknown".to_owned()
+    } else {
+        path.trim_start_matches('/').to_owned()
+    }
+}
+
+/// Counts and times every call of one server.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MetricsLayer {
+    server: &'static str,
+}
+
+impl MetricsLayer {
+    pub(crate) fn new(server: &'static str) -> Self {
+        Self { server }
+    }
+}
+
+impl<S> Layer<S> for MetricsLayer {
+    type Service = Metered<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Metered {
+            inner,
+            server: self.server,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Metered<S> {
+    inner: S,
+    server: &'static str,
+}
+
+impl<S, B, R> Service<http::Request<B>> for Metered<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<R>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    R: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let path = request.uri().path().to_owned();
+        let server = self.server;
+        let started = Instant::now();
+        let answer = self.inner.call(request);
+        async move {
+            let response = answer.await;
+            // An error status comes in the headers (a trailers-only answer); a call that
+            // answers with a body ends OK, or with a status in its trailers that this layer
+            // does not see (a stream failing midway).
+            let code = match &response {
+                Ok(response) => response
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|value| value.to_str().ok())
+                    .and_then(|value| value.parse::<i32>().ok())
+                    .map_or(Code::Ok, Code::from),
+                Err(_) => Code::Unavailable,
+            };
+            let method = method_label(&path, code);
+            GRPC_REQUESTS
+                .with_label_values(&[server, method.as_str(), &format!("{code:?}")])
+                .inc();
+            GRPC_LATENCY
+                .with_label_values(&[server, method.as_str()])
+                .observe(started.elapsed().as_secs_f64());
+            response
+        }
+        .boxed()
+    }
+}
+
+/// Reads the gauges that live in the database.
+async fn refresh(store: &Store) {
+    let pool = store.pool_usage();
+    for (state, value) in [
+        ("open", pool.open),
+        ("idle", pool.idle),
+        ("in_use", pool.open.saturating_sub(pool.idle)),
+        ("max", pool.max),
+    ] {
+        DB_POOL.with_label_values(&[state]).set(i64::from(value));
+    }
+    match store.scores().lag().await {
+        Ok(lag) => {
+            RESCORE_PENDING.set(i64::try_from(lag.pending).unwrap_or(i64::MAX));
+            let age = lag.oldest.map_or(0.0, |oldest| {
+                (chrono::Utc::now() - oldest).num_milliseconds().max(0) as f64 / 1e3
+            });
+            RESCORE_LAG.set(age);
+        }
+        Err(error) => tracing::warn!(%error, "metrics: cannot read the rescoring queue"),
+    }
+    match store.ingest().count_dead_letters().await {
+        Ok(count) => DEAD_LETTERS_STORED.set(i64::try_from(count).unwrap_or(i64::MAX)),
+        Err(error) => tracing::warn!(%error, "metrics: cannot count dead letters"),
+    }
+}
+
+/// The text exposition of every registered metric.
+async fn render(
+    axum::extract::State(store): axum::extract::State<Store>,
+) -> ([(http::header::HeaderName, &'static str); 1], Vec<u8>) {
+    refresh(&store).await;
+    let mut body = Vec::new();
+    let encoder = TextEncoder::new();
+    if let Err(error) = encoder.encode(&prometheus::gather(), &mut body) {
+        tracing::warn!(%error, "metrics: cannot encode");
+    }
+    (
+        [(http::header::CONTENT_TYPE, prometheus::TEXT_FORMAT)],
+        body,
+    )
+}
+
+/// The metrics endpoint, bound.
+#[derive(Debug)]
+pub(crate) struct MetricsServer {
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+}
+
+impl MetricsServer {
+    pub(crate) async fn bind(addr: SocketAddr) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            anyhow::anyhow!("telemetry.metrics_listen: cannot listen on {addr}: {e}")
+        })?;
+        let addr = listener.local_addr()?;
+        Ok(Self { listener, addr })
+    }
+
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves `/metrics` until `stop` completes.
+    pub(crate) async fn serve(
+        self,
+        store: Store,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let app = axum::Router::new()
+            .route("/metrics", axum::routing::get(render))
+            .with_state(store);
+        tracing::info!(addr = %self.addr, "serving metrics");
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(stop)
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_methods_share_one_label() {
+        assert_eq!(
+            method_label(
+                "/resonance.campaign.v1.CampaignService/PlanCampaign",
+                Code::Ok
+            ),
+            "resonance.campaign.v1.CampaignService/PlanCampaign"
+        );
+        assert_eq!(
+            method_label("/made.up/Path", Code::Unimplemented),
+            "unknown"
+        );
+    }
+}
