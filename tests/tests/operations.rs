@@ -322,16 +322,39 @@ async fn metrics_count_calls_by_method_and_code_and_read_gauges_from_the_databas
         ScoringServiceClient::new(app.bare_channel(app.scoring).await.expect("connect"));
     assert!(anonymous.score_account(score_request(1)).await.is_err());
 
+    // The caller's trace id comes back, and a call without one gets its own.
+    let mut traced = resonance_proto::tonic::Request::new(score_request(1_000));
+    traced.metadata_mut().insert(
+        "traceparent",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            .parse()
+            .expect("ascii"),
+    );
+    let answered = scoring.score_account(traced).await.expect("scores");
+    assert_eq!(
+        answered
+            .metadata()
+            .get("x-trace-id")
+            .map(|v| v.to_str().ok()),
+        Some(Some("4bf92f3577b34da6a3ce929d0e0e4736"))
+    );
+    let answered = scoring
+        .score_account(score_request(1_000))
+        .await
+        .expect("scores");
+    let own = answered.metadata().get("x-trace-id").expect("a trace id");
+    assert_eq!(own.len(), 32);
+
     let text = scrape(&app).await;
     let method = "resonance.scoring.v1.ScoringService/ScoreAccount";
-    for (code, count) in [("Ok", 2), ("InvalidArgument", 1), ("Unauthenticated", 1)] {
+    for (code, count) in [("Ok", 4), ("InvalidArgument", 1), ("Unauthenticated", 1)] {
         let line = format!(
             "resonance_grpc_requests_total{{code=\"{code}\",method=\"{method}\",server=\"scoring\"}} {count}"
         );
         assert!(text.contains(&line), "missing {line} in\n{text}");
     }
     assert!(text.contains(&format!(
-        "resonance_grpc_request_duration_seconds_count{{method=\"{method}\",server=\"scoring\"}} 4"
+        "resonance_grpc_request_duration_seconds_count{{method=\"{method}\",server=\"scoring\"}} 6"
     )));
     for gauge in [
         "resonance_rescore_pending ",

@@ -1,3 +1,9 @@
+//! Every call's trace id, and Prometheus metrics.
+//!
+//! Each call runs in a tracing span carrying its W3C trace id (from the caller's `traceparent`
+//! header, or a new one), so every log line of the call names it; the id is sent back in the
+//! `x-trace-id` response header.
+//!
 //! Prometheus metrics, served on a port of their own (`telemetry.metrics_listen`) at `/metrics`:
 //! gRPC calls by server, method and code with latency histograms (a tower layer outside every
 //! other, so refused and unauthenticated calls count too), ingestion counters (kept by
@@ -19,6 +25,7 @@ use resonance_proto::tonic::Code;
 use resonance_proto::tonic::codegen::http;
 use resonance_store::Store;
 use tower::{Layer, Service};
+use tracing::Instrument as _;
 
 static GRPC_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
@@ -83,7 +90,29 @@ fn method_label(path: &str, code: Code) -> String {
     }
 }
 
-/// Counts and times every call of one server.
+/// The W3C trace id of a call: the caller's, from a valid `traceparent` header
+/// (`00-<32 hex>-<16 hex>-<2 hex>`, not all zeros), else a new random one.
+fn trace_id(headers: &http::HeaderMap) -> String {
+    headers
+        .get("traceparent")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            let mut parts = value.split('-');
+            let (version, trace, parent, flags) =
+                (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+            let hex =
+                |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
+            (hex(version, 2)
+                && hex(trace, 32)
+                && hex(parent, 16)
+                && hex(flags, 2)
+                && trace.bytes().any(|b| b != b'0'))
+            .then(|| trace.to_ascii_lowercase())
+        })
+        .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string())
+}
+
+/// Counts and times every call of one server, in a span with its trace id.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct MetricsLayer {
     server: &'static str,
@@ -130,10 +159,17 @@ where
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let path = request.uri().path().to_owned();
         let server = self.server;
+        let trace = trace_id(request.headers());
+        let span = tracing::info_span!("call", trace_id = %trace, method = %path, server);
         let started = Instant::now();
-        let answer = self.inner.call(request);
+        let answer = span.in_scope(|| self.inner.call(request));
         async move {
-            let response = answer.await;
+            let mut response = answer.await;
+            if let Ok(response) = &mut response
+                && let Ok(value) = http::HeaderValue::from_str(&trace)
+            {
+                response.headers_mut().insert("x-trace-id", value);
+            }
             // An error status comes in the headers (a trailers-only answer); a call that
             // answers with a body ends OK, or with a status in its trailers that this layer
             // does not see (a stream failing midway).
@@ -155,6 +191,7 @@ where
                 .observe(started.elapsed().as_secs_f64());
             response
         }
+        .instrument(span)
         .boxed()
     }
 }
@@ -242,6 +279,28 @@ impl MetricsServer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trace_ids_come_from_traceparent_or_are_new() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            "traceparent",
+            http::HeaderValue::from_static(
+                "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            ),
+        );
+        assert_eq!(trace_id(&headers), "4bf92f3577b34da6a3ce929d0e0e4736");
+        for bad in [
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f35-00f067aa0ba902b7-01",
+            "junk",
+        ] {
+            headers.insert("traceparent", http::HeaderValue::from_static(bad));
+            let id = trace_id(&headers);
+            assert_eq!(id.len(), 32);
+            assert_ne!(id, "00000000000000000000000000000000");
+        }
+    }
 
     #[test]
     fn unknown_methods_share_one_label() {

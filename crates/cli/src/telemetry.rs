@@ -17,7 +17,9 @@ pub fn init(settings: &TelemetrySettings) {
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
-            .with_current_span(false)
+            // The call's span: its trace id, method and server on every line.
+            .with_current_span(true)
+            .with_span_list(false)
             .try_init(),
     };
 }
