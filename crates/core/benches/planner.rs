@@ -228,7 +228,25 @@ fn quality(args: &[String]) {
 
 /// `n` candidates whose audiences are unions of a few blocks of their community, one block of
 /// another community, and a few hundred members of their own.
-fn scale_problem(n: usize, creators: usize) -> Problem {
+/// Who each scale candidate really reaches: its blocks and its own members.
+struct TrueAudience {
+    blocks: Vec<u64>,
+    own: u64,
+}
+
+/// The exact number of people a set of scale candidates reaches.
+fn true_reach(truth: &[TrueAudience], outcome: &planner::Outcome) -> u64 {
+    let mut blocks = std::collections::HashSet::new();
+    let mut own = 0;
+    for selection in &outcome.selections {
+        let audience = &truth[selection.index];
+        blocks.extend(audience.blocks.iter().copied());
+        own += audience.own;
+    }
+    blocks.len() as u64 * 2_500 + own
+}
+
+fn scale_problem(n: usize, creators: usize) -> (Problem, Vec<TrueAudience>) {
     const BLOCK: u64 = 2_500;
     const BLOCKS_PER_COMMUNITY: u64 = 8;
     let communities = (n / 50).max(4) as u64;
@@ -244,19 +262,25 @@ fn scale_problem(n: usize, creators: usize) -> Problem {
         .collect();
     let mut next_personal = communities * BLOCKS_PER_COMMUNITY * BLOCK;
     let mut candidates = Vec::with_capacity(n);
+    let mut truth = Vec::with_capacity(n);
     for i in 0..n {
         let home = rng.below(communities);
         let mut sketch = AudienceSketch::new();
+        let mut mine = Vec::new();
         for _ in 0..(1 + rng.below(4)) {
-            sketch.merge(
-                &blocks[(home * BLOCKS_PER_COMMUNITY + rng.below(BLOCKS_PER_COMMUNITY)) as usize],
-            );
+            let block = home * BLOCKS_PER_COMMUNITY + rng.below(BLOCKS_PER_COMMUNITY);
+            sketch.merge(&blocks[block as usize]);
+            mine.push(block);
         }
-        sketch.merge(&blocks[rng.below(blocks.len() as u64) as usize]);
-        for _ in 0..(100 + rng.below(400)) {
+        let other = rng.below(blocks.len() as u64);
+        sketch.merge(&blocks[other as usize]);
+        mine.push(other);
+        let own = 100 + rng.below(400);
+        for _ in 0..own {
             sketch.insert_number(next_personal);
             next_personal += 1;
         }
+        truth.push(TrueAudience { blocks: mine, own });
         let size = sketch.estimate();
         let celebrity = rng.below(1_000) == 0;
         candidates.push(Candidate {
@@ -272,19 +296,20 @@ fn scale_problem(n: usize, creators: usize) -> Problem {
         });
     }
     let mean = candidates.iter().map(|c| c.cost_micros).sum::<i64>() / n as i64;
-    Problem {
+    let problem = Problem {
         goal: Goal::Reach,
         budget_micros: mean * creators as i64,
         candidates,
         constraints: Constraints::default(),
-    }
+    };
+    (problem, truth)
 }
 
 fn scale(args: &[String]) {
     let n: usize = arg(args, "--candidates").map_or(100_000, |v| v.parse().expect("a count"));
     let creators: usize = arg(args, "--creators").map_or(300, |v| v.parse().expect("a count"));
     let generated = Instant::now();
-    let problem = scale_problem(n, creators);
+    let (problem, truth) = scale_problem(n, creators);
     eprintln!(
         "generated {n} sketched audiences in {:.1} s",
         generated.elapsed().as_secs_f64()
@@ -295,51 +320,68 @@ fn scale(args: &[String]) {
     let mut table = String::new();
     let _ = writeln!(
         table,
-        "{:<26} {:>8} {:>12} {:>12} {:>7} {:>9} {:>14}",
-        "scale: reach, sketches", "chosen", "value", "bound", "gap", "seconds", "evaluations"
+        "{:<26} {:>7} {:>11} {:>11} {:>11} {:>7} {:>8} {:>12}",
+        "scale: reach, sketches",
+        "chosen",
+        "estimated",
+        "true reach",
+        "bound",
+        "gap",
+        "seconds",
+        "evaluations"
     );
-    let _ = writeln!(
-        table,
-        "{:<26} {:>8} {:>12.0} {:>12.0} {:>6.2}% {:>9.3} {:>14}",
-        format!("planner ({n} candidates)"),
-        result.plan.selections.len(),
-        result.plan.value,
-        result.upper_bound,
-        100.0 * result.gap,
-        seconds,
-        result.evaluations
+    let gap = format!("{:.2}%", 100.0 * result.gap);
+    let row = |table: &mut String, name: &str, outcome: &planner::Outcome, figures: [&str; 4]| {
+        let [bound, gap, seconds, evaluations] = figures;
+        let _ = writeln!(
+            table,
+            "{:<26} {:>7} {:>11.0} {:>11} {:>11} {:>7} {:>8} {:>12}",
+            name,
+            outcome.selections.len(),
+            outcome.value,
+            true_reach(&truth, outcome),
+            bound,
+            gap,
+            seconds,
+            evaluations
+        );
+    };
+    row(
+        &mut table,
+        &format!("planner ({n} candidates)"),
+        &result.plan,
+        [
+            &format!("{:.0}", result.upper_bound),
+            &gap,
+            &format!("{seconds:.3}"),
+            &result.evaluations.to_string(),
+        ],
     );
     if args.iter().any(|a| a == "--plain") {
         let started = Instant::now();
         let (outcome, evaluations) = planner::plain_greedy(&problem, None).expect("plans");
-        let _ = writeln!(
-            table,
-            "{:<26} {:>8} {:>12.0} {:>12} {:>7} {:>9.3} {:>14}",
+        let seconds = started.elapsed().as_secs_f64();
+        row(
+            &mut table,
             "plain greedy",
-            outcome.selections.len(),
-            outcome.value,
-            "-",
-            "-",
-            started.elapsed().as_secs_f64(),
-            evaluations
+            &outcome,
+            ["-", "-", &format!("{seconds:.3}"), &evaluations.to_string()],
         );
     } else {
         // Plain greedy evaluates every open candidate in every round: at least this many.
         let picks = result.plan.selections.len() as u64;
-        let rounds = picks + 1;
-        let evaluations = rounds * n as u64 - picks * (picks + 1) / 2;
+        let evaluations = (picks + 1) * n as u64 - picks * (picks + 1) / 2;
         let _ = writeln!(
             table,
-            "{:<26} {:>8} {:>12} {:>12} {:>7} {:>9} {:>14}",
-            "plain greedy (counted)", "-", "-", "-", "-", "-", evaluations
+            "{:<26} {:>7} {:>11} {:>11} {:>11} {:>7} {:>8} {:>12}",
+            "plain greedy (counted)", "-", "-", "-", "-", "-", "-", evaluations
         );
     }
-    let _ = writeln!(
-        table,
-        "{:<26} {:>8} {:>12.0}",
+    row(
+        &mut table,
         "top by followers",
-        result.top_by_followers.selections.len(),
-        result.top_by_followers.value
+        &result.top_by_followers,
+        ["-", "-", "-", "-"],
     );
     print!("{table}");
 }
