@@ -16,7 +16,7 @@ use resonance_roster::{CampaignApi, RosterApi};
 use resonance_scoring::{Engine, Rescorer, ScoringApi};
 
 use crate::auth::AuthLayer;
-use crate::metrics::MetricsServer;
+use crate::metrics::{Metrics, MetricsServer};
 use resonance_store::Store;
 use tokio::task::JoinSet;
 
@@ -89,7 +89,7 @@ pub struct Application {
     servers: Vec<BoundServer>,
     worker: Option<Worker>,
     rescorer: Option<Rescorer>,
-    metrics: Option<MetricsServer>,
+    metrics: Option<(MetricsServer, Metrics)>,
     store: Store,
 }
 
@@ -128,6 +128,7 @@ impl Application {
         // One model for every service of the process (scoring, and the campaign reports).
         let model = model(&settings)?;
         let auth = AuthLayer::new(store.clone(), settings.auth.cache_ttl);
+        let metrics = Metrics::new();
         if role.runs(Role::Scoring) {
             let scorer = Rescorer::new(
                 store.clone(),
@@ -148,6 +149,7 @@ impl Application {
                     routes,
                     vec![SCORING_SERVICE],
                     auth.clone(),
+                    metrics.clone(),
                     tls.clone(),
                 )
                 .await?,
@@ -169,6 +171,7 @@ impl Application {
                     routes,
                     vec![ROSTER_SERVICE, CAMPAIGN_SERVICE],
                     auth.clone(),
+                    metrics.clone(),
                     tls.clone(),
                 )
                 .await?,
@@ -183,6 +186,7 @@ impl Application {
                     routes,
                     vec![INGEST_SERVICE],
                     auth.clone(),
+                    metrics.clone(),
                     tls.clone(),
                 )
                 .await?,
@@ -190,7 +194,7 @@ impl Application {
         }
         let worker = (role.runs(Role::Ingest) && settings.ingest.worker.enabled)
             .then(|| Worker::new(store.clone(), settings.ingest.worker.clone()));
-        let metrics = if settings.telemetry.metrics {
+        let metrics_server = if settings.telemetry.metrics {
             Some(MetricsServer::bind(settings.telemetry.metrics_listen).await?)
         } else {
             None
@@ -200,7 +204,7 @@ impl Application {
             servers,
             worker,
             rescorer,
-            metrics,
+            metrics: metrics_server.map(|server| (server, metrics)),
             store,
         })
     }
@@ -209,7 +213,7 @@ impl Application {
     /// process runs it.
     pub fn addr(&self, name: &str) -> Option<SocketAddr> {
         if name == "metrics" {
-            return self.metrics.as_ref().map(MetricsServer::addr);
+            return self.metrics.as_ref().map(|(server, _)| server.addr());
         }
         self.servers
             .iter()
@@ -239,10 +243,15 @@ impl Application {
                 ("ingest worker", Ok(()))
             });
         }
-        if let Some(metrics) = self.metrics {
+        if let Some((server, metrics)) = self.metrics {
             let stopped = stopped.clone();
             let store = self.store.clone();
-            tasks.spawn(async move { ("metrics", metrics.serve(store, stopped.wait()).await) });
+            tasks.spawn(async move {
+                (
+                    "metrics",
+                    server.serve(metrics, store, stopped.wait()).await,
+                )
+            });
         }
         if let Some(rescorer) = self.rescorer {
             let stopped = stopped.clone();

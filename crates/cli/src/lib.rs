@@ -16,6 +16,6 @@ pub mod authenticity;
 pub mod commands;
 pub mod config;
 mod limit;
-mod metrics;
+pub mod metrics;
 pub mod server;
 pub mod telemetry;

@@ -11,15 +11,13 @@
 //! and its lag, stored dead letters, and the connection pool.
 
 use std::net::SocketAddr;
-use std::sync::LazyLock;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use futures::future::{BoxFuture, FutureExt as _};
 use prometheus::{
-    Encoder as _, Gauge, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, TextEncoder,
-    exponential_buckets, register_gauge, register_histogram_vec, register_int_counter_vec,
-    register_int_gauge, register_int_gauge_vec,
+    Encoder as _, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder, exponential_buckets,
 };
 use resonance_proto::tonic::Code;
 use resonance_proto::tonic::codegen::http;
@@ -27,58 +25,93 @@ use resonance_store::Store;
 use tower::{Layer, Service};
 use tracing::Instrument as _;
 
-static GRPC_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    register_int_counter_vec!(
-        "resonance_grpc_requests_total",
-        "gRPC calls answered, by server, method and status code",
-        &["server", "method", "code"]
-    )
-    .expect("registered once")
-});
+/// This process's metrics (one set per [`crate::app::Application`], so that applications in one
+/// test process do not count each other's calls); ingestion counters live in the default
+/// registry and are served beside them.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    rescore_pending: IntGauge,
+    rescore_lag: Gauge,
+    dead_letters_stored: IntGauge,
+    db_pool: IntGaugeVec,
+}
 
-static GRPC_LATENCY: LazyLock<HistogramVec> = LazyLock::new(|| {
-    register_histogram_vec!(
-        "resonance_grpc_request_duration_seconds",
-        "Time to a call's response headers (the whole call for unary methods), by server and method",
-        &["server", "method"],
-        // 0.5 ms to about 33 s.
-        exponential_buckets(0.0005, 2.0, 17).expect("valid buckets")
-    )
-    .expect("registered once")
-});
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
-static RESCORE_PENDING: LazyLock<IntGauge> = LazyLock::new(|| {
-    register_int_gauge!(
-        "resonance_rescore_pending",
-        "Creators whose data changed and who wait to be rescored"
-    )
-    .expect("registered once")
-});
-
-static RESCORE_LAG: LazyLock<Gauge> = LazyLock::new(|| {
-    register_gauge!(
-        "resonance_rescore_lag_seconds",
-        "Age of the oldest change waiting to be rescored (0 when none waits)"
-    )
-    .expect("registered once")
-});
-
-static DEAD_LETTERS_STORED: LazyLock<IntGauge> = LazyLock::new(|| {
-    register_int_gauge!(
-        "resonance_dead_letters_stored",
-        "Dead letters in the store, waiting for someone to look at them"
-    )
-    .expect("registered once")
-});
-
-static DB_POOL: LazyLock<IntGaugeVec> = LazyLock::new(|| {
-    register_int_gauge_vec!(
-        "resonance_db_pool_connections",
-        "Database connections of this process: open, idle, in_use, and the configured max",
-        &["state"]
-    )
-    .expect("registered once")
-});
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "resonance_grpc_requests_total",
+                "gRPC calls answered, by server, method and status code",
+            ),
+            &["server", "method", "code"],
+        )
+        .expect("valid metric");
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "resonance_grpc_request_duration_seconds",
+                "Time to a call's response headers (the whole call for unary methods), by server and method",
+            )
+            // 0.5 ms to about 33 s.
+            .buckets(exponential_buckets(0.0005, 2.0, 17).expect("valid buckets")),
+            &["server", "method"],
+        )
+        .expect("valid metric");
+        let rescore_pending = IntGauge::new(
+            "resonance_rescore_pending",
+            "Creators whose data changed and who wait to be rescored",
+        )
+        .expect("valid metric");
+        let rescore_lag = Gauge::new(
+            "resonance_rescore_lag_seconds",
+            "Age of the oldest change waiting to be rescored (0 when none waits)",
+        )
+        .expect("valid metric");
+        let dead_letters_stored = IntGauge::new(
+            "resonance_dead_letters_stored",
+            "Dead letters in the store, waiting for someone to look at them",
+        )
+        .expect("valid metric");
+        let db_pool = IntGaugeVec::new(
+            Opts::new(
+                "resonance_db_pool_connections",
+                "Database connections of this process: open, idle, in_use, and the configured max",
+            ),
+            &["state"],
+        )
+        .expect("valid metric");
+        for collector in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(latency.clone()),
+            Box::new(rescore_pending.clone()),
+            Box::new(rescore_lag.clone()),
+            Box::new(dead_letters_stored.clone()),
+            Box::new(db_pool.clone()),
+        ] {
+            registry
+                .register(collector)
+                .expect("each metric registered once");
+        }
+        Self {
+            registry,
+            requests,
+            latency,
+            rescore_pending,
+            rescore_lag,
+            dead_letters_stored,
+            db_pool,
+        }
+    }
+}
 
 /// The method label: the gRPC path without its leading '/', or "unknown" for paths no service
 /// answers (so that callers cannot grow the label set).
@@ -113,14 +146,15 @@ fn trace_id(headers: &http::HeaderMap) -> String {
 }
 
 /// Counts and times every call of one server, in a span with its trace id.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct MetricsLayer {
     server: &'static str,
+    metrics: Metrics,
 }
 
 impl MetricsLayer {
-    pub(crate) fn new(server: &'static str) -> Self {
-        Self { server }
+    pub(crate) fn new(server: &'static str, metrics: Metrics) -> Self {
+        Self { server, metrics }
     }
 }
 
@@ -131,6 +165,7 @@ impl<S> Layer<S> for MetricsLayer {
         Metered {
             inner,
             server: self.server,
+            metrics: self.metrics.clone(),
         }
     }
 }
@@ -139,6 +174,7 @@ impl<S> Layer<S> for MetricsLayer {
 pub(crate) struct Metered<S> {
     inner: S,
     server: &'static str,
+    metrics: Metrics,
 }
 
 impl<S, B, R> Service<http::Request<B>> for Metered<S>
@@ -159,6 +195,7 @@ where
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let path = request.uri().path().to_owned();
         let server = self.server;
+        let metrics = self.metrics.clone();
         let trace = trace_id(request.headers());
         let span = tracing::info_span!("call", trace_id = %trace, method = %path, server);
         let started = Instant::now();
@@ -183,10 +220,12 @@ where
                 Err(_) => Code::Unavailable,
             };
             let method = method_label(&path, code);
-            GRPC_REQUESTS
+            metrics
+                .requests
                 .with_label_values(&[server, method.as_str(), &format!("{code:?}")])
                 .inc();
-            GRPC_LATENCY
+            metrics
+                .latency
                 .with_label_values(&[server, method.as_str()])
                 .observe(started.elapsed().as_secs_f64());
             response
@@ -197,7 +236,7 @@ where
 }
 
 /// Reads the gauges that live in the database.
-async fn refresh(store: &Store) {
+async fn refresh(metrics: &Metrics, store: &Store) {
     let pool = store.pool_usage();
     for (state, value) in [
         ("open", pool.open),
@@ -205,32 +244,41 @@ async fn refresh(store: &Store) {
         ("in_use", pool.open.saturating_sub(pool.idle)),
         ("max", pool.max),
     ] {
-        DB_POOL.with_label_values(&[state]).set(i64::from(value));
+        metrics
+            .db_pool
+            .with_label_values(&[state])
+            .set(i64::from(value));
     }
     match store.scores().lag().await {
         Ok(lag) => {
-            RESCORE_PENDING.set(i64::try_from(lag.pending).unwrap_or(i64::MAX));
+            metrics
+                .rescore_pending
+                .set(i64::try_from(lag.pending).unwrap_or(i64::MAX));
             let age = lag.oldest.map_or(0.0, |oldest| {
                 (chrono::Utc::now() - oldest).num_milliseconds().max(0) as f64 / 1e3
             });
-            RESCORE_LAG.set(age);
+            metrics.rescore_lag.set(age);
         }
         Err(error) => tracing::warn!(%error, "metrics: cannot read the rescoring queue"),
     }
     match store.ingest().count_dead_letters().await {
-        Ok(count) => DEAD_LETTERS_STORED.set(i64::try_from(count).unwrap_or(i64::MAX)),
+        Ok(count) => metrics
+            .dead_letters_stored
+            .set(i64::try_from(count).unwrap_or(i64::MAX)),
         Err(error) => tracing::warn!(%error, "metrics: cannot count dead letters"),
     }
 }
 
 /// The text exposition of every registered metric.
 async fn render(
-    axum::extract::State(store): axum::extract::State<Store>,
+    axum::extract::State((metrics, store)): axum::extract::State<(Metrics, Store)>,
 ) -> ([(http::header::HeaderName, &'static str); 1], Vec<u8>) {
-    refresh(&store).await;
+    refresh(&metrics, &store).await;
     let mut body = Vec::new();
     let encoder = TextEncoder::new();
-    if let Err(error) = encoder.encode(&prometheus::gather(), &mut body) {
+    let mut families = metrics.registry.gather();
+    families.extend(prometheus::gather());
+    if let Err(error) = encoder.encode(&families, &mut body) {
         tracing::warn!(%error, "metrics: cannot encode");
     }
     (
@@ -262,12 +310,13 @@ impl MetricsServer {
     /// Serves `/metrics` until `stop` completes.
     pub(crate) async fn serve(
         self,
+        metrics: Metrics,
         store: Store,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let app = axum::Router::new()
             .route("/metrics", axum::routing::get(render))
-            .with_state(store);
+            .with_state((metrics, store));
         tracing::info!(addr = %self.addr, "serving metrics");
         axum::serve(self.listener, app)
             .with_graceful_shutdown(stop)

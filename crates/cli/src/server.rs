@@ -15,7 +15,7 @@ use tonic_health::ServingStatus;
 use crate::auth::AuthLayer;
 use crate::config::{ServerSettings, ServerTls};
 use crate::limit::ConcurrencyLimitLayer;
-use crate::metrics::MetricsLayer;
+use crate::metrics::{Metrics, MetricsLayer};
 
 /// A shutdown signal shared by every part of the process.
 #[derive(Debug, Clone)]
@@ -53,6 +53,7 @@ pub struct BoundServer {
     routes: Routes,
     service_names: Vec<&'static str>,
     auth: AuthLayer,
+    metrics: Metrics,
     tls: Option<ServerTls>,
 }
 
@@ -66,6 +67,7 @@ impl BoundServer {
         routes: Routes,
         service_names: Vec<&'static str>,
         auth: AuthLayer,
+        metrics: Metrics,
         tls: Option<ServerTls>,
     ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(listen)
@@ -79,6 +81,7 @@ impl BoundServer {
             routes,
             service_names,
             auth,
+            metrics,
             tls,
         })
     }
@@ -141,7 +144,7 @@ impl BoundServer {
             .layer(
                 tower::ServiceBuilder::new()
                     // Outermost, so that refused and unauthenticated calls are counted too.
-                    .layer(MetricsLayer::new(name))
+                    .layer(MetricsLayer::new(name, self.metrics))
                     .layer(ConcurrencyLimitLayer::new(settings.max_concurrent_calls))
                     .layer(self.auth)
                     .into_inner(),
