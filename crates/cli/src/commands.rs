@@ -135,7 +135,6 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(&settings.telemetry);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -146,7 +145,14 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command, settings)) {
+    // Inside the runtime: the trace exporter, when configured, connects from there.
+    let telemetry = {
+        let _inside = runtime.enter();
+        telemetry::init(&settings.telemetry)
+    };
+    let ended = runtime.block_on(run(cli.command, settings));
+    telemetry.shutdown();
+    match ended {
         Ok(code) => code,
         Err(error) => {
             tracing::error!(error = %format!("{error:#}"), "resonance failed");

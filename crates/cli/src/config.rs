@@ -286,6 +286,10 @@ pub struct TelemetrySettings {
     /// Serve Prometheus metrics at `/metrics` on `metrics_listen` (service processes only).
     pub metrics: bool,
     pub metrics_listen: SocketAddr,
+    /// Export traces over OTLP/gRPC to this collector (`http://collector:4317`); off when unset.
+    pub otlp_endpoint: Option<String>,
+    /// The `service.name` traces carry.
+    pub service_name: String,
 }
 
 impl Default for TelemetrySettings {
@@ -295,6 +299,8 @@ impl Default for TelemetrySettings {
             filter: "info".to_owned(),
             metrics: true,
             metrics_listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
+            otlp_endpoint: None,
+            service_name: "resonance".to_owned(),
         }
     }
 }

@@ -15,6 +15,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use futures::future::{BoxFuture, FutureExt as _};
+use opentelemetry::trace::TraceContextExt as _;
 use prometheus::{
     Encoder as _, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder, exponential_buckets,
@@ -24,6 +25,9 @@ use resonance_proto::tonic::codegen::http;
 use resonance_store::Store;
 use tower::{Layer, Service};
 use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+use crate::telemetry::HeaderExtractor;
 
 /// This process's metrics (one set per [`crate::app::Application`], so that applications in one
 /// test process do not count each other's calls); ingestion counters live in the default
@@ -196,8 +200,25 @@ where
         let path = request.uri().path().to_owned();
         let server = self.server;
         let metrics = self.metrics.clone();
-        let trace = trace_id(request.headers());
-        let span = tracing::info_span!("call", trace_id = %trace, method = %path, server);
+        let span = tracing::info_span!(
+            "call",
+            trace_id = tracing::field::Empty,
+            method = %path,
+            server
+        );
+        // With trace export on, the caller's trace is the span's parent and the span's trace id
+        // is the one logged; without it, the id comes from `traceparent` or is made here.
+        let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+            propagator.extract(&HeaderExtractor(request.headers()))
+        });
+        let _ = span.set_parent(parent);
+        let exported = span.context().span().span_context().trace_id();
+        let trace = if exported == opentelemetry::trace::TraceId::INVALID {
+            trace_id(request.headers())
+        } else {
+            exported.to_string()
+        };
+        span.record("trace_id", trace.as_str());
         let started = Instant::now();
         let answer = span.in_scope(|| self.inner.call(request));
         async move {
