@@ -172,3 +172,21 @@ impl TestApp {
         Ok(())
     }
 }
+
+/// An ingestion record of an Instagram profile with `followers`, observed when it arrives.
+pub fn profile_record(handle: &str, followers: i64) -> resonance_proto::ingest::Record {
+    use resonance_proto::ingest::{ProfileRecord, record::Kind};
+    resonance_proto::ingest::Record {
+        kind: Some(Kind::Profile(ProfileRecord {
+            profile: Some(resonance_proto::scoring::Profile {
+                platform: resonance_proto::common::Platform::Instagram as i32,
+                handle: handle.to_owned(),
+                followers,
+                following: 300,
+                media_count: 200,
+                has_profile_picture: true,
+                ..Default::default()
+            }),
+        })),
+    }
+}

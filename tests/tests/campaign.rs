@@ -16,15 +16,15 @@ use resonance_proto::campaign::{
 use resonance_proto::common::{ContentFormat, CreatorRef, Money, Platform, TimeWindow};
 use resonance_proto::ingest::ingest_service_client::IngestServiceClient;
 use resonance_proto::ingest::{
-    ConversionRecord, IngestRecordsRequest, PostRecord, ProfileRecord, Record, RecordOutcome,
+    ConversionRecord, IngestRecordsRequest, PostRecord, Record, RecordOutcome,
     record::Kind as RecordKind,
 };
 use resonance_proto::prost_types::{self, FieldMask};
 use resonance_proto::roster::roster_service_client::RosterServiceClient;
 use resonance_proto::roster::{self as rpb, PipelineStatus};
-use resonance_proto::scoring::{Post, Profile};
+use resonance_proto::scoring::Post;
 use resonance_proto::tonic::Code;
-use resonance_tests::{KeyedChannel, TestApp, backends};
+use resonance_tests::{KeyedChannel, TestApp, backends, profile_record as profile};
 
 fn ts(at: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
@@ -64,22 +64,6 @@ fn mask(paths: &[&str]) -> Option<FieldMask> {
     Some(FieldMask {
         paths: paths.iter().map(|p| (*p).to_owned()).collect(),
     })
-}
-
-fn profile(handle: &str, followers: i64) -> Record {
-    Record {
-        kind: Some(RecordKind::Profile(ProfileRecord {
-            profile: Some(Profile {
-                platform: Platform::Instagram as i32,
-                handle: handle.to_owned(),
-                followers,
-                following: 300,
-                media_count: 200,
-                has_profile_picture: true,
-                ..Default::default()
-            }),
-        })),
-    }
 }
 
 struct PostSpec<'a> {

@@ -18,14 +18,13 @@ use resonance_proto::campaign::{
 use resonance_proto::common::{CreatorRef, Money, Platform, Tier, TimeWindow};
 use resonance_proto::ingest::ingest_service_client::IngestServiceClient;
 use resonance_proto::ingest::{
-    AudienceRecord, IngestRecordsRequest, ProfileRecord, Record, record::Kind as RecordKind,
+    AudienceRecord, IngestRecordsRequest, Record, record::Kind as RecordKind,
 };
 use resonance_proto::prost_types;
 use resonance_proto::roster::roster_service_client::RosterServiceClient;
 use resonance_proto::roster::{self as rpb};
-use resonance_proto::scoring::Profile;
 use resonance_proto::tonic::Code;
-use resonance_tests::{KeyedChannel, TestApp, backends};
+use resonance_tests::{KeyedChannel, TestApp, backends, profile_record as profile};
 
 fn usd(units: i64) -> Money {
     Money {
@@ -320,26 +319,6 @@ async fn explicit_candidates_are_planned_saved_and_checked() {
             .expect_err("not theirs");
         assert_eq!(status.code(), Code::NotFound);
         app.stop().await.expect("stops");
-    }
-}
-
-fn profile(handle: &str, followers: i64) -> Record {
-    Record {
-        kind: Some(RecordKind::Profile(ProfileRecord {
-            profile: Some(Profile {
-                platform: Platform::Instagram as i32,
-                handle: handle.to_owned(),
-                followers,
-                following: 300,
-                media_count: 200,
-                has_profile_picture: true,
-                observed_time: Some(prost_types::Timestamp {
-                    seconds: Utc::now().timestamp() - 3_600,
-                    nanos: 0,
-                }),
-                ..Default::default()
-            }),
-        })),
     }
 }
 

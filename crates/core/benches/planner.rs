@@ -179,6 +179,26 @@ fn instance_json(name: &str, problem: &Problem) -> serde_json::Value {
     })
 }
 
+/// A plan as `bench/planner_milp.py` reads it.
+fn plan_json(
+    name: &str,
+    problem: &Problem,
+    result: &planner::PlanResult,
+    seconds: f64,
+) -> serde_json::Value {
+    json!({
+        "name": name,
+        "value": result.plan.value,
+        "upper_bound": result.upper_bound,
+        "guarantee": result.guarantee.ratio,
+        "algorithm": result.algorithm.as_str(),
+        "seconds": seconds,
+        "candidates": problem.candidates.len(),
+        "chosen": result.plan.selections.len(),
+        "evaluations": result.evaluations,
+    })
+}
+
 fn create(path: PathBuf) -> std::io::BufWriter<std::fs::File> {
     std::io::BufWriter::new(
         std::fs::File::create(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
@@ -202,18 +222,7 @@ fn quality(args: &[String]) {
         gap_sum += result.gap;
         exact += usize::from(result.algorithm == planner::Algorithm::Exact);
         writeln!(instances, "{}", instance_json(&name, &problem)).expect("write");
-        let plan = json!({
-            "name": name,
-            "value": result.plan.value,
-            "upper_bound": result.upper_bound,
-            "guarantee": result.guarantee.ratio,
-            "algorithm": result.algorithm.as_str(),
-            "seconds": seconds,
-            "candidates": problem.candidates.len(),
-            "chosen": result.plan.selections.len(),
-            "evaluations": result.evaluations,
-        });
-        writeln!(plans, "{plan}").expect("write");
+        writeln!(plans, "{}", plan_json(&name, &problem, &result, seconds)).expect("write");
     }
     instances.flush().expect("write");
     plans.flush().expect("write");
@@ -489,16 +498,7 @@ fn nethept(args: &[String]) {
         if let Some((instances, plans)) = instances.as_mut() {
             let name = format!("nethept-{budget_dollars}");
             writeln!(instances, "{}", instance_json(&name, &problem)).expect("write");
-            let plan = json!({
-                "name": name,
-                "value": result.plan.value,
-                "upper_bound": result.upper_bound,
-                "guarantee": result.guarantee.ratio,
-                "algorithm": result.algorithm.as_str(),
-                "seconds": seconds,
-                "candidates": problem.candidates.len(),
-            });
-            writeln!(plans, "{plan}").expect("write");
+            writeln!(plans, "{}", plan_json(&name, &problem, &result, seconds)).expect("write");
         }
     }
     print!("{table}");
