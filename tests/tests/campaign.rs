@@ -1212,3 +1212,209 @@ async fn a_campaign_runs_end_to_end_and_stays_with_its_brand() {
         app.stop().await.expect("stop");
     }
 }
+
+/// A post by `handle` at `at` with `caption`, for the attribution test.
+fn simple_post(handle: &str, id: &str, at: DateTime<Utc>, caption: &str) -> Record {
+    post(PostSpec {
+        handle,
+        id,
+        at,
+        likes: 100,
+        comments: 10,
+        views: None,
+        caption,
+        format: ContentFormat::Post,
+        paid: false,
+    })
+}
+
+/// The external ids of a campaign's attributed posts with how each matched, read page by page.
+async fn attributed(
+    campaigns: &mut CampaignServiceClient<KeyedChannel>,
+    campaign: &str,
+) -> Vec<(String, i32, bool)> {
+    let (mut found, mut token) = (Vec::new(), String::new());
+    loop {
+        let page = campaigns
+            .list_campaign_posts(cpb::ListCampaignPostsRequest {
+                parent: campaign.to_owned(),
+                page_size: 1,
+                page_token: token,
+            })
+            .await
+            .expect("list campaign posts")
+            .into_inner();
+        found.extend(
+            page.posts
+                .into_iter()
+                .map(|p| (p.external_id, p.matched_by, p.on_campaign)),
+        );
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    found.sort();
+    found
+}
+
+#[tokio::test]
+async fn posts_are_attributed_at_ingestion_and_when_a_campaign_becomes_active() {
+    use cpb::AttributionMatch as Match;
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await.expect("app starts");
+        let now = Utc::now();
+        let (start, end) = (now - TimeDelta::days(20), now + TimeDelta::days(10));
+        let mine = app.channel(app.roster).await.expect("connect");
+        let mut campaigns = CampaignServiceClient::new(mine.clone());
+        let ingest_channel = app.channel(app.ingest).await.expect("connect");
+        let campaign = campaigns
+            .create_campaign(cpb::CreateCampaignRequest {
+                campaign: Some(cpb::Campaign {
+                    display_name: "Glow".to_owned(),
+                    goal: CampaignGoal::Engagement as i32,
+                    budget: Some(usd(1_000, 0)),
+                    window: Some(TimeWindow {
+                        start_time: Some(ts(start)),
+                        end_time: Some(ts(end)),
+                    }),
+                    hashtags: vec!["#Glow".to_owned()],
+                    mentions: vec!["@acme".to_owned()],
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .expect("campaign")
+            .into_inner()
+            .campaign
+            .expect("campaign");
+
+        // Posted inside the window while the campaign is still a draft: not attributed yet.
+        ingest(
+            ingest_channel.clone(),
+            "early",
+            vec![simple_post(
+                "ana.eats",
+                "a1",
+                start + TimeDelta::days(1),
+                "serum #glow",
+            )],
+        )
+        .await;
+        assert!(attributed(&mut campaigns, &campaign.name).await.is_empty());
+
+        // Activation attributes the stored posts.
+        for status in [CampaignStatus::Planned, CampaignStatus::Active] {
+            campaigns
+                .transition_campaign(cpb::TransitionCampaignRequest {
+                    name: campaign.name.clone(),
+                    status: status as i32,
+                    etag: String::new(),
+                })
+                .await
+                .expect("transition");
+        }
+        assert_eq!(
+            attributed(&mut campaigns, &campaign.name).await,
+            [("a1".to_owned(), Match::Hashtag as i32, false)]
+        );
+
+        // While active, ingestion attributes what it stores: a mention inside the window, not
+        // a branded post before the window, nor an untagged one; pushing them again changes
+        // nothing; an edit that drops the hashtag removes the attribution.
+        let batch = vec![
+            simple_post(
+                "ben.moves",
+                "b1",
+                start + TimeDelta::days(2),
+                "thanks @acme",
+            ),
+            simple_post(
+                "ben.moves",
+                "b0",
+                start - TimeDelta::days(2),
+                "teaser #glow",
+            ),
+            simple_post(
+                "cara.cooks",
+                "c1",
+                start + TimeDelta::days(3),
+                "pasta night",
+            ),
+            simple_post(
+                "acme",
+                "t1",
+                start + TimeDelta::days(4),
+                "hello from the team",
+            ),
+        ];
+        ingest(ingest_channel.clone(), "active", batch.clone()).await;
+        ingest(ingest_channel.clone(), "active-again", batch).await;
+        ingest(
+            ingest_channel.clone(),
+            "edit",
+            vec![simple_post(
+                "ana.eats",
+                "a1",
+                start + TimeDelta::days(1),
+                "serum",
+            )],
+        )
+        .await;
+        assert_eq!(
+            attributed(&mut campaigns, &campaign.name).await,
+            [("b1".to_owned(), Match::Mention as i32, false)]
+        );
+
+        // A takeover added while active claims the taken-over account's posts in its window;
+        // a creator with a deliverable is on the campaign.
+        campaigns
+            .create_deliverable(cpb::CreateDeliverableRequest {
+                parent: campaign.name.clone(),
+                deliverable: Some(cpb::Deliverable {
+                    creator: Some(creator("ben.moves")),
+                    fee: Some(usd(100, 0)),
+                    kind: Some(Kind::Takeover(cpb::Takeover {
+                        account: Some(creator("acme")),
+                        window: Some(TimeWindow {
+                            start_time: Some(ts(start + TimeDelta::days(4))),
+                            end_time: Some(ts(start + TimeDelta::days(5))),
+                        }),
+                    })),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .expect("takeover");
+        assert_eq!(
+            attributed(&mut campaigns, &campaign.name).await,
+            [
+                ("b1".to_owned(), Match::Mention as i32, true),
+                ("t1".to_owned(), Match::Takeover as i32, false),
+            ]
+        );
+
+        // Another brand cannot read them.
+        let (_, rival_key) = app
+            .store
+            .brands()
+            .create("Rival", now)
+            .await
+            .expect("second brand");
+        let mut theirs = CampaignServiceClient::new(
+            app.channel_with_key(app.roster, &rival_key.secret)
+                .await
+                .expect("connect"),
+        );
+        let hidden = theirs
+            .list_campaign_posts(cpb::ListCampaignPostsRequest {
+                parent: campaign.name.clone(),
+                ..Default::default()
+            })
+            .await
+            .expect_err("another brand's campaign");
+        assert_eq!(hidden.code(), Code::NotFound);
+    }
+}

@@ -209,6 +209,11 @@ struct AudienceLine {
 }
 
 fn fields<T: serde::de::DeserializeOwned>(line: &str) -> Result<T, ValidationError> {
+    // Most lines are valid: parse them directly, and only a line that fails again with the
+    // path tracked, to name the field.
+    if let Ok(parsed) = serde_json::from_str(line) {
+        return Ok(parsed);
+    }
     let deserializer = &mut serde_json::Deserializer::from_str(line);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();

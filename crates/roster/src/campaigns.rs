@@ -1216,4 +1216,60 @@ impl CampaignService for CampaignApi {
     ) -> RpcResult<pb::GetCampaignPlanResponse> {
         respond(self.get_plan_inner(request).await)
     }
+
+    async fn list_campaign_posts(
+        &self,
+        request: Request<pb::ListCampaignPostsRequest>,
+    ) -> RpcResult<pb::ListCampaignPostsResponse> {
+        let result = async {
+            let brand = brand_of(&request)?;
+            let request = request.get_ref();
+            let [campaign_id] = parse_name(&request.parent, "parent", ["campaigns"])?;
+            let print = fingerprint(
+                "ListCampaignPosts",
+                &pb::ListCampaignPostsRequest {
+                    parent: request.parent.clone(),
+                    ..Default::default()
+                },
+            );
+            let (size, after) = page(request.page_size, &request.page_token, print)?;
+            self.campaign(brand, campaign_id)
+                .await
+                .map_err(|error| not_found_as(error, &request.parent))?;
+            let posts = self
+                .store
+                .campaigns()
+                .attributed_posts(brand, campaign_id, after, size + 1)
+                .await?;
+            let (posts, next_page_token) = page_of(posts, size, |p| p.post_id, print);
+            Ok(pb::ListCampaignPostsResponse {
+                next_page_token,
+                posts: posts.iter().map(campaign_post_to_proto).collect(),
+            })
+        };
+        respond(result.await)
+    }
+}
+
+fn campaign_post_to_proto(attributed: &resonance_store::AttributedPost) -> pb::CampaignPost {
+    use resonance_store::MatchedBy;
+    let post = &attributed.post;
+    let count = |value: Option<u64>| value.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
+    pb::CampaignPost {
+        creator: Some(creator_ref(&attributed.creator)),
+        external_id: post.external_id.clone(),
+        posted_time: Some(convert::timestamp(post.posted_at)),
+        url: post.url.clone().unwrap_or_default(),
+        matched_by: match attributed.matched_by {
+            MatchedBy::Takeover => pb::AttributionMatch::Takeover,
+            MatchedBy::Hashtag => pb::AttributionMatch::Hashtag,
+            MatchedBy::Mention => pb::AttributionMatch::Mention,
+        } as i32,
+        attributed_time: Some(convert::timestamp(attributed.attributed_at)),
+        on_campaign: attributed.on_campaign,
+        likes: count(post.likes),
+        comments: count(post.comments),
+        views: count(post.views),
+        paid_partnership: post.paid_partnership,
+    }
 }

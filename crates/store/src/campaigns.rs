@@ -23,6 +23,20 @@ use crate::owned::{
     parse_json_list, parse_named, update_versioned,
 };
 
+pub use crate::attribution::MatchedBy;
+
+/// A post attributed to a campaign.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttributedPost {
+    pub post_id: i64,
+    pub creator: CreatorKey,
+    pub post: resonance_core::Post,
+    pub matched_by: MatchedBy,
+    pub attributed_at: DateTime<Utc>,
+    /// Whether the creator has a deliverable on the campaign.
+    pub on_campaign: bool,
+}
+
 /// A campaign's terms and status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Campaign {
@@ -337,19 +351,26 @@ impl CampaignRepo<'_> {
     }
 
     /// Changes a campaign (terms or status) by `apply`, against `expected` when given.
+    /// Changes a campaign (terms or status) by `apply`, against `expected` when given. A
+    /// campaign that becomes active, or whose window, hashtags or mentions change while
+    /// active, has its posts attributed afresh.
     pub async fn update<E>(
         &self,
         brand: BrandId,
         id: i64,
         expected: Option<i64>,
         now: DateTime<Utc>,
-        apply: impl FnMut(&Owned<Campaign>) -> Result<Campaign, E>,
+        mut apply: impl FnMut(&Owned<Campaign>) -> Result<Campaign, E>,
     ) -> Result<Owned<Campaign>, ChangeError<E>> {
-        update_versioned(
+        let mut previous: Option<Campaign> = None;
+        let updated = update_versioned(
             expected,
             now,
             || self.get(brand, id),
-            apply,
+            |current: &Owned<Campaign>| {
+                previous = Some(current.value.clone());
+                apply(current)
+            },
             |version, next: Owned<Campaign>| async move {
                 let result = campaign::Entity::update_many()
                     .set(campaign::ActiveModel {
@@ -365,7 +386,83 @@ impl CampaignRepo<'_> {
                 Ok(result.rows_affected == 1)
             },
         )
-        .await
+        .await?;
+        let tracking = |c: &Campaign| {
+            (
+                c.status == CampaignStatus::Active,
+                c.window,
+                c.hashtags.clone(),
+                c.mentions.clone(),
+            )
+        };
+        if updated.value.status == CampaignStatus::Active
+            && previous.as_ref().map(tracking) != Some(tracking(&updated.value))
+        {
+            crate::attribution::reattribute(self.db, id, now).await?;
+        }
+        Ok(updated)
+    }
+
+    /// The posts attributed to a brand's campaign, by post id after `after`.
+    pub async fn attributed_posts(
+        &self,
+        brand: BrandId,
+        campaign_id: i64,
+        after: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<AttributedPost>, StoreError> {
+        use crate::entity::campaign_post;
+        if self.get(brand, campaign_id).await?.is_none() {
+            return Ok(Vec::new());
+        }
+        let rows = campaign_post::Entity::find()
+            .filter(campaign_post::Column::CampaignId.eq(campaign_id))
+            .filter(campaign_post::Column::PostId.gt(after.unwrap_or(0)))
+            .order_by_asc(campaign_post::Column::PostId)
+            .limit(limit)
+            .all(self.db)
+            .await?;
+        let post_ids: Vec<i64> = rows.iter().map(|r| r.post_id).collect();
+        let mut creator_ids: Vec<i64> = rows.iter().map(|r| r.creator_id).collect();
+        creator_ids.sort_unstable();
+        creator_ids.dedup();
+        let posts: HashMap<i64, post::Model> = post::Entity::find()
+            .filter(post::Column::Id.is_in(post_ids))
+            .all(self.db)
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row))
+            .collect();
+        let creators: HashMap<i64, CreatorKey> = creator::Entity::find()
+            .filter(creator::Column::Id.is_in(creator_ids))
+            .all(self.db)
+            .await?
+            .iter()
+            .map(|row| Ok((row.id, creator_key(&row.platform, &row.handle, "creators")?)))
+            .collect::<Result<_, StoreError>>()?;
+        let on_campaign: Vec<CreatorKey> = self
+            .list_deliverables(brand, campaign_id, None, crate::NO_LIMIT)
+            .await?
+            .into_iter()
+            .map(|d| d.value.creator)
+            .collect();
+        rows.into_iter()
+            .filter_map(|row| {
+                let post = posts.get(&row.post_id)?;
+                let creator = creators.get(&row.creator_id)?;
+                Some((row, post, creator))
+            })
+            .map(|(row, post, creator)| {
+                Ok(AttributedPost {
+                    post_id: row.post_id,
+                    on_campaign: on_campaign.contains(creator),
+                    creator: creator.clone(),
+                    post: post_from_row(post)?,
+                    matched_by: MatchedBy::parse(&row.matched_by)?,
+                    attributed_at: row.attributed_at,
+                })
+            })
+            .collect()
     }
 
     async fn find_deliverable(
@@ -428,7 +525,11 @@ impl CampaignRepo<'_> {
                 .insert(&txn)
                 .await?;
                 txn.commit().await?;
-                Ok(Ok(deliverable_from_row(row)?))
+                let created = deliverable_from_row(row)?;
+                if matches!(created.value.kind, DeliverableKind::Takeover { .. }) {
+                    crate::attribution::reattribute(self.db, value.campaign, now).await?;
+                }
+                Ok(Ok(created))
             },
         )
         .await?
@@ -482,7 +583,7 @@ impl CampaignRepo<'_> {
         now: DateTime<Utc>,
         apply: impl FnMut(&Owned<Deliverable>) -> Result<Deliverable, E>,
     ) -> Result<Owned<Deliverable>, ChangeError<E>> {
-        update_versioned(
+        let updated = update_versioned(
             expected,
             now,
             || self.find_deliverable(brand, campaign_id, id),
@@ -510,7 +611,12 @@ impl CampaignRepo<'_> {
                 Ok(result.rows_affected == 1)
             },
         )
-        .await
+        .await?;
+        // A takeover's account or window decides which posts are the campaign's.
+        if matches!(updated.value.kind, DeliverableKind::Takeover { .. }) {
+            crate::attribution::reattribute(self.db, campaign_id, now).await?;
+        }
+        Ok(updated)
     }
 
     pub async fn delete_deliverable(
@@ -542,6 +648,8 @@ impl CampaignRepo<'_> {
         let deleted = delete.exec(&txn).await?.rows_affected == 1;
         txn.commit().await?;
         if deleted {
+            // It may have been a takeover (reattribution is a no-op unless active).
+            crate::attribution::reattribute(self.db, campaign_id, Utc::now()).await?;
             return Ok(());
         }
         Err(not_deleted(

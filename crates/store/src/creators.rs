@@ -27,9 +27,6 @@ pub enum WriteOutcome {
 /// Rows per INSERT statement; keeps every statement well under SQLite's 32,766 bind variables.
 pub(crate) const ROWS_PER_STATEMENT: usize = 500;
 
-/// A post's natural key: (creator id, external id).
-type PostKey = (i64, String);
-
 pub(crate) type Key = (Platform, Handle);
 
 /// A stored creator. `profile` is `None` while only posts or snapshots named the account.
@@ -59,10 +56,6 @@ fn to_u64(value: Option<i64>, field: &str) -> Result<u64, StoreError> {
 
 fn optional_u64(value: Option<i64>) -> Option<u64> {
     value.and_then(|v| u64::try_from(v).ok())
-}
-
-fn join_tags(tags: &[String]) -> String {
-    tags.join(" ")
 }
 
 fn split_tags(joined: &str) -> Vec<String> {
@@ -254,33 +247,6 @@ pub(crate) fn rows_by_pairs(
 fn supersedes(new: &Profile, old: &Profile) -> bool {
     new.observed_at > old.observed_at
         || (new.observed_at == old.observed_at && new.followers >= old.followers)
-}
-
-fn post_active_model(
-    creator_id: i64,
-    post: &Post,
-    observed_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> post::ActiveModel {
-    post::ActiveModel {
-        observed_at: Set(Some(observed_at)),
-        creator_id: Set(creator_id),
-        external_id: Set(post.external_id.clone()),
-        posted_at: Set(post.posted_at),
-        format: Set(post.format.as_str().to_owned()),
-        likes: Set(post.likes.map(to_i64)),
-        comments: Set(post.comments.map(to_i64)),
-        shares: Set(post.shares.map(to_i64)),
-        saves: Set(post.saves.map(to_i64)),
-        views: Set(post.views.map(to_i64)),
-        caption: Set(post.caption.clone()),
-        hashtags: Set(join_tags(&post.hashtags)),
-        mentions: Set(join_tags(&post.mentions)),
-        paid_partnership: Set(post.paid_partnership),
-        url: Set(post.url.clone()),
-        updated_at: Set(now),
-        ..Default::default()
-    }
 }
 
 impl<'a> CreatorRepo<'a> {
@@ -595,121 +561,14 @@ impl<'a> CreatorRepo<'a> {
     /// counts were read: the newest observation is kept whatever the order of arrival (an
     /// older one is `Unchanged`; of two with the same time, the later write wins). An account
     /// not known yet gets a row without a profile, so posts may arrive before the profile.
+    /// Creators whose posts changed are queued for rescoring, and posts are attributed to
+    /// active campaigns, in the same transaction (see `posts` and `attribution`).
     pub async fn upsert_posts(
         &self,
         posts: &[(Platform, Handle, Post, DateTime<Utc>)],
         now: DateTime<Utc>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
-        let txn = self.db.begin().await?;
-        let keys: Vec<Key> = posts.iter().map(|(p, h, _, _)| (*p, h.clone())).collect();
-        let ids = Self::ensure_ids(&txn, &keys, now).await?;
-
-        // What is stored now, with when it was observed.
-        let mut stored: HashMap<PostKey, (Post, Option<DateTime<Utc>>)> = HashMap::new();
-        // Look up by (creator, external id) pairs, joined against a VALUES list: two IN lists
-        // make SQLite seek every combination of the two, and a row-value IN makes PostgreSQL
-        // scan the table.
-        let mut pairs: Vec<(i64, String)> = Vec::with_capacity(posts.len());
-        for ((_, _, post, _), key) in posts.iter().zip(&keys) {
-            if let Some(id) = ids.get(key) {
-                pairs.push((*id, post.external_id.clone()));
-            }
-        }
-        pairs.sort_unstable();
-        pairs.dedup();
-        for chunk in pairs.chunks(ROWS_PER_STATEMENT) {
-            let rows = post::Entity::find()
-                .from_raw_sql(rows_by_pairs(
-                    txn.get_database_backend(),
-                    "posts",
-                    ("creator_id", "external_id"),
-                    chunk.iter().map(|(id, external_id)| {
-                        (Value::from(*id), Value::from(external_id.clone()))
-                    }),
-                ))
-                .all(&txn)
-                .await?;
-            for row in rows {
-                stored.insert(
-                    (row.creator_id, row.external_id.clone()),
-                    (post_from_row(&row)?, row.observed_at),
-                );
-            }
-        }
-
-        let mut outcomes = Vec::with_capacity(posts.len());
-        let mut changed: Vec<i64> = Vec::new();
-        let mut to_write: HashMap<(i64, String), (&Post, DateTime<Utc>)> = HashMap::new();
-        for ((_, _, post, observed_at), key) in posts.iter().zip(&keys) {
-            let creator_id = ids
-                .get(key)
-                .copied()
-                .ok_or_else(|| StoreError::Corrupt(format!("no id for {}/{}", key.0, key.1)))?;
-            let post_key = (creator_id, post.external_id.clone());
-            let previous = stored.get(&post_key);
-            let outcome = match previous {
-                None => WriteOutcome::Created,
-                Some((_, Some(old_at))) if observed_at < old_at => WriteOutcome::Unchanged,
-                Some((old, _)) if old == post => WriteOutcome::Unchanged,
-                Some(_) => WriteOutcome::Updated,
-            };
-            // The same counts read later still move the observation time forward, so that an
-            // older reading arriving afterwards cannot replace them.
-            let newer =
-                previous.is_none_or(|(_, old_at)| old_at.is_none_or(|at| *observed_at > at));
-            if outcome != WriteOutcome::Unchanged {
-                changed.push(creator_id);
-            }
-            if outcome != WriteOutcome::Unchanged || newer {
-                stored.insert(post_key.clone(), (post.clone(), Some(*observed_at)));
-                to_write.insert(post_key, (post, *observed_at));
-            }
-            outcomes.push(outcome);
-        }
-
-        // In key order: concurrent writers then lock rows in the same order (no deadlock).
-        let mut sorted: Vec<_> = to_write.into_iter().collect();
-        sorted.sort_by(|a, b| a.0.cmp(&b.0));
-        let rows: Vec<(i64, &Post, DateTime<Utc>)> = sorted
-            .into_iter()
-            .map(|((id, _), (post, at))| (id, post, at))
-            .collect();
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            post::Entity::insert_many(
-                chunk
-                    .iter()
-                    .map(|(id, post, at)| post_active_model(*id, post, *at, now)),
-            )
-            .on_conflict(
-                OnConflict::columns([post::Column::CreatorId, post::Column::ExternalId])
-                    .update_columns([
-                        post::Column::PostedAt,
-                        post::Column::Format,
-                        post::Column::Likes,
-                        post::Column::Comments,
-                        post::Column::Shares,
-                        post::Column::Saves,
-                        post::Column::Views,
-                        post::Column::Caption,
-                        post::Column::Hashtags,
-                        post::Column::Mentions,
-                        post::Column::PaidPartnership,
-                        post::Column::Url,
-                        post::Column::UpdatedAt,
-                        post::Column::ObservedAt,
-                    ])
-                    // Another writer may have stored a newer observation meanwhile.
-                    .action_and_where(Expr::cust(
-                        "posts.observed_at IS NULL OR excluded.observed_at >= posts.observed_at",
-                    ))
-                    .to_owned(),
-            )
-            .exec_without_returning(&txn)
-            .await?;
-        }
-        mark_dirty(&txn, changed, now).await?;
-        txn.commit().await?;
-        Ok(outcomes)
+        crate::posts::upsert(self.db, posts, now).await
     }
 
     async fn stored(&self, row: creator::Model) -> Result<StoredCreator, StoreError> {

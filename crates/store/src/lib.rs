@@ -19,6 +19,7 @@ use sea_orm_migration::MigratorTrait;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+mod attribution;
 mod audiences;
 pub mod brands;
 pub mod campaigns;
@@ -27,13 +28,16 @@ pub mod entity;
 pub mod ingest;
 mod migration;
 pub mod owned;
+mod posts;
 pub mod rosters;
 pub mod scores;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use brands::{ApiKeyInfo, Brand, BrandId, BrandRepo, NewApiKey};
-pub use campaigns::{Campaign, CampaignRepo, Deliverable, DeliverableCreateError};
+pub use campaigns::{
+    AttributedPost, Campaign, CampaignRepo, Deliverable, DeliverableCreateError, MatchedBy,
+};
 pub use creators::{CreatorRepo, StoredCreator, WriteOutcome};
 pub use ingest::{DeadLetterInput, IngestRepo, JobCounts, JobState, StoredDeadLetter, StoredJob};
 pub use migration::Migrator;
@@ -208,6 +212,14 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(SQLITE_BUSY_TIMEOUT)
                     .foreign_keys(true)
+                    // A page cache of up to 32 MiB per connection (SQLite's default is 2 MiB):
+                    // bulk writes keep the indexes' pages in memory instead of re-reading
+                    // them (10% faster imports).
+                    .pragma("cache_size", "-32768")
+                    // Checkpoint the write-ahead log at 64 MiB rather than 4 MiB: a page
+                    // rewritten by several bulk commits is copied to the database once (an
+                    // import of a million posts ran 28% faster in a replay of its writes).
+                    .pragma("wal_autocheckpoint", "16384")
             })
             // Plan each execution for its parameters. A cached generic plan, made while a
             // table was still small, kept scanning it as it grew: importing 300k posts ran at

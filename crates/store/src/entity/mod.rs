@@ -5,6 +5,7 @@ pub mod audience_sketch;
 pub mod brand;
 pub mod campaign;
 pub mod campaign_plan;
+pub mod campaign_post;
 pub mod conversion;
 pub mod creator;
 pub mod creator_score;

@@ -13,6 +13,7 @@ mod m20261125_000007_brands;
 mod m20261126_000008_rosters_campaigns;
 mod m20261126_000009_ingest_brands;
 mod m20261203_000010_campaign_plans;
+mod m20261203_000011_campaign_posts;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000008_rosters_campaigns::Migration),
             Box::new(m20261126_000009_ingest_brands::Migration),
             Box::new(m20261203_000010_campaign_plans::Migration),
+            Box::new(m20261203_000011_campaign_posts::Migration),
         ]
     }
 }

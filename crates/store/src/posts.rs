@@ -1,0 +1,745 @@
+//! Writing posts in bulk: the hot path of ingestion (most records are posts).
+//!
+//! Both backends share one decision ([`plan`]): each input post is created, updated or left
+//! unchanged against what is stored, the newest observation wins whatever the order of
+//! arrival, and of several inputs for one post in a batch the last is written. What differs is
+//! how rows reach the database:
+//! - SQLite: prepared statements, one row each, run in one `BEGIN IMMEDIATE` transaction on the
+//!   pooled connection's own handle (sqlx's `lock_handle`, driven by rusqlite) on a blocking
+//!   thread. sqlx-sqlite sends every statement and every result row through its worker
+//!   thread's channels; in-process prepared statements skip both.
+//! - PostgreSQL: a handful of statements per batch, each binding whole columns as arrays and
+//!   reading them with `UNNEST` (lookups join against it, the write is one
+//!   `INSERT ... SELECT ... ON CONFLICT`), so a batch costs a few round trips, not one per row.
+//!
+//! Every batch also marks the creators whose posts changed for rescoring and attributes the
+//! written posts to active campaigns ([`crate::attribution`]), in the same transaction.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use resonance_core::{Handle, Platform, Post};
+use sea_orm::{DatabaseConnection, DbBackend, DbErr, RuntimeErr, sqlx};
+
+use crate::StoreError;
+use crate::attribution;
+use crate::creators::{Key, WriteOutcome, to_i64};
+
+/// A post's columns other than its key and when it was observed; what "unchanged" compares.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Content {
+    pub posted_at: DateTime<Utc>,
+    pub format: String,
+    pub likes: Option<i64>,
+    pub comments: Option<i64>,
+    pub shares: Option<i64>,
+    pub saves: Option<i64>,
+    pub views: Option<i64>,
+    pub caption: String,
+    /// Space-separated, as stored.
+    pub hashtags: String,
+    pub mentions: String,
+    pub paid_partnership: bool,
+    pub url: Option<String>,
+}
+
+impl Content {
+    fn of(post: &Post) -> Self {
+        Self {
+            posted_at: post.posted_at,
+            format: post.format.as_str().to_owned(),
+            likes: post.likes.map(to_i64),
+            comments: post.comments.map(to_i64),
+            shares: post.shares.map(to_i64),
+            saves: post.saves.map(to_i64),
+            views: post.views.map(to_i64),
+            caption: post.caption.clone(),
+            hashtags: post.hashtags.join(" "),
+            mentions: post.mentions.join(" "),
+            paid_partnership: post.paid_partnership,
+            url: post.url.clone(),
+        }
+    }
+}
+
+/// One input post, owned (it crosses to a blocking thread on SQLite).
+#[derive(Debug, Clone)]
+pub(crate) struct Input {
+    pub key: Key,
+    pub external_id: String,
+    pub content: Content,
+    pub observed_at: DateTime<Utc>,
+    /// Kept for attribution (hashtags and mentions as lists).
+    pub post: Post,
+}
+
+/// What is stored for a post.
+#[derive(Debug, Clone)]
+pub(crate) struct Stored {
+    pub content: Content,
+    pub observed_at: Option<DateTime<Utc>>,
+}
+
+type PostKey = (i64, String);
+
+/// One input against what is stored for its post: its outcome, and whether to write it.
+fn decide(previous: Option<&Stored>, input: &Input) -> (WriteOutcome, bool) {
+    let outcome = match previous {
+        None => WriteOutcome::Created,
+        Some(Stored {
+            observed_at: Some(old_at),
+            ..
+        }) if input.observed_at < *old_at => WriteOutcome::Unchanged,
+        Some(old) if old.content == input.content => WriteOutcome::Unchanged,
+        Some(_) => WriteOutcome::Updated,
+    };
+    let newer = previous.is_none_or(|old| old.observed_at.is_none_or(|at| input.observed_at > at));
+    (outcome, outcome != WriteOutcome::Unchanged || newer)
+}
+
+/// What a batch will do.
+#[derive(Debug, Default)]
+struct Plan {
+    outcomes: Vec<WriteOutcome>,
+    /// Creators whose posts changed, to rescore.
+    changed: Vec<i64>,
+    /// Inputs to write, by index, in key order (concurrent writers then lock rows in the same
+    /// order: no deadlock); one per post, the last that should be written.
+    writes: Vec<usize>,
+}
+
+/// Decides each input's outcome against `stored` (what the database holds for the batch's
+/// posts) and which inputs to write. An older observation is `Unchanged`; the same counts read
+/// later are `Unchanged` too but still written, moving the observation time forward so that an
+/// older reading arriving afterwards cannot replace them.
+fn plan(inputs: &[Input], ids: &[i64], mut stored: HashMap<PostKey, Stored>) -> Plan {
+    let mut outcomes = Vec::with_capacity(inputs.len());
+    let mut changed = Vec::new();
+    let mut to_write: HashMap<PostKey, usize> = HashMap::with_capacity(inputs.len());
+    for (index, (input, &creator_id)) in inputs.iter().zip(ids).enumerate() {
+        let key = (creator_id, input.external_id.clone());
+        let (outcome, write) = decide(stored.get(&key), input);
+        if outcome != WriteOutcome::Unchanged {
+            changed.push(creator_id);
+        }
+        if write {
+            stored.insert(
+                key.clone(),
+                Stored {
+                    content: input.content.clone(),
+                    observed_at: Some(input.observed_at),
+                },
+            );
+            to_write.insert(key, index);
+        }
+        outcomes.push(outcome);
+    }
+    let mut writes: Vec<(PostKey, usize)> = to_write.into_iter().collect();
+    writes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    changed.sort_unstable();
+    changed.dedup();
+    Plan {
+        outcomes,
+        changed,
+        writes: writes.into_iter().map(|(_, index)| index).collect(),
+    }
+}
+
+/// The posts a batch created or updated, for attribution: (input index, creator id, whether
+/// it is new; a new post has no attribution to remove).
+fn written_changes(plan: &Plan, ids: &[i64]) -> Vec<(usize, i64, bool)> {
+    plan.writes
+        .iter()
+        .filter(|&&index| plan.outcomes[index] != WriteOutcome::Unchanged)
+        .map(|&index| {
+            (
+                index,
+                ids[index],
+                plan.outcomes[index] == WriteOutcome::Created,
+            )
+        })
+        .collect()
+}
+
+/// Inserts or updates posts, one outcome per input in order (see the module docs). An account
+/// not known yet gets a row without a profile, so posts may arrive before the profile.
+pub(crate) async fn upsert(
+    db: &DatabaseConnection,
+    posts: &[(Platform, Handle, Post, DateTime<Utc>)],
+    now: DateTime<Utc>,
+) -> Result<Vec<WriteOutcome>, StoreError> {
+    if posts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let inputs: Vec<Input> = posts
+        .iter()
+        .map(|(platform, handle, post, observed_at)| Input {
+            key: (*platform, handle.clone()),
+            external_id: post.external_id.clone(),
+            content: Content::of(post),
+            observed_at: *observed_at,
+            post: post.clone(),
+        })
+        .collect();
+    match db.get_database_backend() {
+        DbBackend::Sqlite => sqlite::upsert(db.get_sqlite_connection_pool(), inputs, now).await,
+        DbBackend::Postgres => {
+            postgres::upsert(db.get_postgres_connection_pool(), inputs, now).await
+        }
+        other => Err(StoreError::Config(format!(
+            "posts cannot be written to {other:?}"
+        ))),
+    }
+}
+
+/// sqlx's errors, classified as every other database error is.
+pub(crate) fn sqlx_error(error: sqlx::Error) -> StoreError {
+    StoreError::from(DbErr::Exec(RuntimeErr::SqlxError(Arc::new(error))))
+}
+
+/// Timestamps as sqlx writes them to SQLite (RFC 3339, `+00:00`), so that the text compares
+/// and parses like every other stored time.
+pub(crate) fn sqlite_time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+}
+
+/// rusqlite's errors, classified as sqlx's are (`classify` in lib.rs).
+pub(crate) fn sqlite_error(error: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode;
+    let message = DbErr::Custom(error.to_string());
+    match error.sqlite_error_code() {
+        Some(ErrorCode::ConstraintViolation | ErrorCode::TooBig | ErrorCode::TypeMismatch) => {
+            StoreError::Refused(message)
+        }
+        Some(
+            ErrorCode::DatabaseBusy
+            | ErrorCode::DatabaseLocked
+            | ErrorCode::SystemIoFailure
+            | ErrorCode::DiskFull
+            | ErrorCode::CannotOpen
+            | ErrorCode::FileLockingProtocolFailed,
+        ) => StoreError::Unavailable(message),
+        _ => StoreError::Database(message),
+    }
+}
+
+mod sqlite {
+    use rusqlite::{OptionalExtension, TransactionBehavior, params};
+
+    use super::sqlite_error as error;
+    use super::*;
+
+    fn parse_time(text: &str, column: &str) -> Result<DateTime<Utc>, StoreError> {
+        DateTime::parse_from_rfc3339(text)
+            .map(|at| at.with_timezone(&Utc))
+            .map_err(|e| StoreError::Corrupt(format!("posts.{column}: {text:?}: {e}")))
+    }
+
+    pub(super) async fn upsert(
+        pool: &sqlx::SqlitePool,
+        inputs: Vec<Input>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        let mut connection = pool.acquire().await.map_err(sqlx_error)?;
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let mut handle = runtime
+                .block_on(connection.lock_handle())
+                .map_err(sqlx_error)?;
+            // SAFETY: the handle is a live connection, locked for us until `handle` drops,
+            // which is after `db` (declared later, dropped first); `from_handle` does not
+            // close it on drop.
+            let mut db =
+                unsafe { rusqlite::Connection::from_handle(handle.as_raw_handle().as_ptr()) }
+                    .map_err(error)?;
+            write(&mut db, &inputs, now)
+        })
+        .await
+        .map_err(|e| StoreError::Database(DbErr::Custom(format!("post writer stopped: {e}"))))?
+    }
+
+    fn write(
+        db: &mut rusqlite::Connection,
+        inputs: &[Input],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        let now_text = sqlite_time(now);
+        // IMMEDIATE: take the write lock first, so that two writers never both read and then
+        // deadlock upgrading. Rows are then written one by one in input order: with no other
+        // writer, each input sees what the ones before it wrote.
+        let txn = db
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(error)?;
+        let mut changed: Vec<i64> = Vec::new();
+        let mut changes: Vec<(usize, i64, bool)> = Vec::new();
+        let outcomes = {
+            let mut find_creator = txn
+                .prepare("SELECT id FROM creators WHERE platform = ?1 AND handle = ?2")
+                .map_err(error)?;
+            let mut add_creator = txn
+                .prepare(
+                    "INSERT INTO creators (platform, handle, display_name, bio, verified, \
+                     is_private, has_profile_picture, categories, created_at, updated_at) \
+                     VALUES (?1, ?2, '', '', 0, 0, 0, '[]', ?3, ?3)",
+                )
+                .map_err(error)?;
+            // A new post is one statement; only a post already stored is read and compared.
+            let mut insert = txn
+                .prepare(
+                    "INSERT INTO posts (creator_id, external_id, posted_at, format, likes, \
+                     comments, shares, saves, views, caption, hashtags, mentions, \
+                     paid_partnership, url, updated_at, observed_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
+                     ON CONFLICT (creator_id, external_id) DO NOTHING",
+                )
+                .map_err(error)?;
+            let mut lookup = txn
+                .prepare(
+                    "SELECT posted_at, format, likes, comments, shares, saves, views, caption, \
+                     hashtags, mentions, paid_partnership, url, observed_at \
+                     FROM posts WHERE creator_id = ?1 AND external_id = ?2",
+                )
+                .map_err(error)?;
+            let mut update = txn
+                .prepare(
+                    "UPDATE posts SET posted_at = ?3, format = ?4, likes = ?5, comments = ?6, \
+                     shares = ?7, saves = ?8, views = ?9, caption = ?10, hashtags = ?11, \
+                     mentions = ?12, paid_partnership = ?13, url = ?14, updated_at = ?15, \
+                     observed_at = ?16 WHERE creator_id = ?1 AND external_id = ?2",
+                )
+                .map_err(error)?;
+            // In key order (stable, so one post's inputs keep theirs): index pages are then
+            // visited in order rather than at random, and one account's posts are together.
+            let mut order: Vec<usize> = (0..inputs.len()).collect();
+            order.sort_by(|&a, &b| {
+                (&inputs[a].key, &inputs[a].external_id)
+                    .cmp(&(&inputs[b].key, &inputs[b].external_id))
+            });
+            let mut outcomes = vec![WriteOutcome::Unchanged; inputs.len()];
+            let mut account: Option<(&Key, i64)> = None;
+            for index in order {
+                let input = &inputs[index];
+                let creator_id = match account {
+                    Some((key, id)) if key == &input.key => id,
+                    _ => {
+                        let (platform, handle) = (input.key.0.as_str(), input.key.1.as_str());
+                        let found: Option<i64> = find_creator
+                            .query_row(params![platform, handle], |row| row.get(0))
+                            .optional()
+                            .map_err(error)?;
+                        let id = match found {
+                            Some(id) => id,
+                            None => {
+                                add_creator
+                                    .execute(params![platform, handle, now_text])
+                                    .map_err(error)?;
+                                txn.last_insert_rowid()
+                            }
+                        };
+                        account = Some((&input.key, id));
+                        id
+                    }
+                };
+                let content = &input.content;
+                let values = params![
+                    creator_id,
+                    input.external_id,
+                    sqlite_time(content.posted_at),
+                    content.format,
+                    content.likes,
+                    content.comments,
+                    content.shares,
+                    content.saves,
+                    content.views,
+                    content.caption,
+                    content.hashtags,
+                    content.mentions,
+                    content.paid_partnership,
+                    content.url,
+                    now_text,
+                    sqlite_time(input.observed_at),
+                ];
+                let outcome = if insert.execute(values).map_err(error)? == 1 {
+                    WriteOutcome::Created
+                } else {
+                    let previous = lookup
+                        .query_row(params![creator_id, input.external_id], stored_row)
+                        .optional()
+                        .map_err(error)?
+                        .map(Stored::try_from)
+                        .transpose()?;
+                    let (outcome, write) = decide(previous.as_ref(), input);
+                    if write {
+                        update.execute(values).map_err(error)?;
+                    }
+                    outcome
+                };
+                if outcome != WriteOutcome::Unchanged {
+                    changed.push(creator_id);
+                    changes.push((index, creator_id, outcome == WriteOutcome::Created));
+                }
+                outcomes[index] = outcome;
+            }
+            outcomes
+        };
+        changed.sort_unstable();
+        changed.dedup();
+        {
+            // A new mark starts at the time in microseconds and a repeat adds one (see
+            // `scores::mark_dirty`).
+            let mut mark = txn
+                .prepare(
+                    "INSERT INTO score_queue (creator_id, version, enqueued_at) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (creator_id) DO UPDATE SET version = score_queue.version + 1",
+                )
+                .map_err(error)?;
+            for creator_id in &changed {
+                mark.execute(params![creator_id, now.timestamp_micros(), now_text])
+                    .map_err(error)?;
+            }
+        }
+        if !changes.is_empty() {
+            let campaigns = attribution::sqlite::active(&txn)?;
+            let found = campaigns.attribute(inputs, &changes);
+            attribution::sqlite::store(&txn, &found, now)?;
+        }
+        txn.commit().map_err(error)?;
+        Ok(outcomes)
+    }
+
+    /// A stored post's columns, times still as text.
+    type StoredRow = (String, Content, Option<String>);
+
+    fn stored_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRow> {
+        Ok((
+            row.get(0)?,
+            Content {
+                posted_at: DateTime::<Utc>::MIN_UTC,
+                format: row.get(1)?,
+                likes: row.get(2)?,
+                comments: row.get(3)?,
+                shares: row.get(4)?,
+                saves: row.get(5)?,
+                views: row.get(6)?,
+                caption: row.get(7)?,
+                hashtags: row.get(8)?,
+                mentions: row.get(9)?,
+                paid_partnership: row.get(10)?,
+                url: row.get(11)?,
+            },
+            row.get(12)?,
+        ))
+    }
+
+    impl TryFrom<StoredRow> for Stored {
+        type Error = StoreError;
+
+        fn try_from((posted_at, mut content, observed_at): StoredRow) -> Result<Self, StoreError> {
+            content.posted_at = parse_time(&posted_at, "posted_at")?;
+            Ok(Stored {
+                content,
+                observed_at: observed_at
+                    .map(|at| parse_time(&at, "observed_at"))
+                    .transpose()?,
+            })
+        }
+    }
+}
+
+mod postgres {
+    use sqlx::Row as _;
+
+    use super::*;
+
+    pub(super) async fn upsert(
+        pool: &sqlx::PgPool,
+        inputs: Vec<Input>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        let mut txn = pool.begin().await.map_err(sqlx_error)?;
+
+        // Creators, inserted in key order (no deadlock between concurrent batches).
+        let mut keys: Vec<&Key> = inputs.iter().map(|input| &input.key).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let platforms: Vec<&str> = keys.iter().map(|(p, _)| p.as_str()).collect();
+        let handles: Vec<&str> = keys.iter().map(|(_, h)| h.as_str()).collect();
+        sqlx::query(
+            "INSERT INTO creators (platform, handle, display_name, bio, verified, is_private, \
+             has_profile_picture, categories, created_at, updated_at) \
+             SELECT k.platform, k.handle, '', '', false, false, false, '[]', $3, $3 \
+             FROM UNNEST($1::text[], $2::text[]) AS k(platform, handle) \
+             ON CONFLICT (platform, handle) DO NOTHING",
+        )
+        .bind(&platforms)
+        .bind(&handles)
+        .bind(now)
+        .execute(&mut *txn)
+        .await
+        .map_err(sqlx_error)?;
+        let rows = sqlx::query(
+            "SELECT c.id, c.platform, c.handle FROM creators c \
+             JOIN UNNEST($1::text[], $2::text[]) AS k(platform, handle) \
+             ON c.platform = k.platform AND c.handle = k.handle",
+        )
+        .bind(&platforms)
+        .bind(&handles)
+        .fetch_all(&mut *txn)
+        .await
+        .map_err(sqlx_error)?;
+        let mut by_key: HashMap<(String, String), i64> = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let id: i64 = row.try_get(0).map_err(sqlx_error)?;
+            by_key.insert(
+                (
+                    row.try_get(1).map_err(sqlx_error)?,
+                    row.try_get(2).map_err(sqlx_error)?,
+                ),
+                id,
+            );
+        }
+        let ids: Vec<i64> = inputs
+            .iter()
+            .map(|input| {
+                by_key
+                    .get(&(
+                        input.key.0.as_str().to_owned(),
+                        input.key.1.as_str().to_owned(),
+                    ))
+                    .copied()
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("no id for {}/{}", input.key.0, input.key.1))
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+
+        // What is stored for the batch's posts.
+        let creator_ids: Vec<i64> = ids.clone();
+        let external_ids: Vec<&str> = inputs.iter().map(|i| i.external_id.as_str()).collect();
+        let rows = sqlx::query(
+            "SELECT p.creator_id, p.external_id, p.posted_at, p.format, p.likes, p.comments, \
+             p.shares, p.saves, p.views, p.caption, p.hashtags, p.mentions, p.paid_partnership, \
+             p.url, p.observed_at \
+             FROM posts p JOIN (SELECT DISTINCT * FROM UNNEST($1::int8[], $2::text[])) \
+             AS k(creator_id, external_id) \
+             ON p.creator_id = k.creator_id AND p.external_id = k.external_id",
+        )
+        .bind(&creator_ids)
+        .bind(&external_ids)
+        .fetch_all(&mut *txn)
+        .await
+        .map_err(sqlx_error)?;
+        let mut stored: HashMap<PostKey, Stored> = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let get = |e| sqlx_error(e);
+            stored.insert(
+                (row.try_get(0).map_err(get)?, row.try_get(1).map_err(get)?),
+                Stored {
+                    content: Content {
+                        posted_at: row.try_get(2).map_err(get)?,
+                        format: row.try_get(3).map_err(get)?,
+                        likes: row.try_get(4).map_err(get)?,
+                        comments: row.try_get(5).map_err(get)?,
+                        shares: row.try_get(6).map_err(get)?,
+                        saves: row.try_get(7).map_err(get)?,
+                        views: row.try_get(8).map_err(get)?,
+                        caption: row.try_get(9).map_err(get)?,
+                        hashtags: row.try_get(10).map_err(get)?,
+                        mentions: row.try_get(11).map_err(get)?,
+                        paid_partnership: row.try_get(12).map_err(get)?,
+                        url: row.try_get(13).map_err(get)?,
+                    },
+                    observed_at: row.try_get(14).map_err(get)?,
+                },
+            );
+        }
+
+        let plan = plan(&inputs, &ids, stored);
+        if !plan.writes.is_empty() {
+            let column = |f: fn(&Input) -> Option<i64>| -> Vec<Option<i64>> {
+                plan.writes.iter().map(|&i| f(&inputs[i])).collect()
+            };
+            let rows = &plan.writes;
+            sqlx::query(
+                "INSERT INTO posts (creator_id, external_id, posted_at, format, likes, comments, \
+                 shares, saves, views, caption, hashtags, mentions, paid_partnership, url, \
+                 updated_at, observed_at) \
+                 SELECT r.creator_id, r.external_id, r.posted_at, r.format, r.likes, r.comments, \
+                 r.shares, r.saves, r.views, r.caption, r.hashtags, r.mentions, \
+                 r.paid_partnership, r.url, $15, r.observed_at \
+                 FROM UNNEST($1::int8[], $2::text[], $3::timestamptz[], $4::text[], $5::int8[], \
+                 $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::text[], $11::text[], \
+                 $12::text[], $13::bool[], $14::text[], $16::timestamptz[]) \
+                 AS r(creator_id, external_id, posted_at, format, likes, comments, shares, saves, \
+                 views, caption, hashtags, mentions, paid_partnership, url, observed_at) \
+                 ON CONFLICT (creator_id, external_id) DO UPDATE SET \
+                 posted_at = excluded.posted_at, format = excluded.format, \
+                 likes = excluded.likes, comments = excluded.comments, \
+                 shares = excluded.shares, saves = excluded.saves, views = excluded.views, \
+                 caption = excluded.caption, hashtags = excluded.hashtags, \
+                 mentions = excluded.mentions, paid_partnership = excluded.paid_partnership, \
+                 url = excluded.url, updated_at = excluded.updated_at, \
+                 observed_at = excluded.observed_at \
+                 WHERE posts.observed_at IS NULL OR excluded.observed_at >= posts.observed_at",
+            )
+            .bind(rows.iter().map(|&i| ids[i]).collect::<Vec<i64>>())
+            .bind(
+                rows.iter()
+                    .map(|&i| inputs[i].external_id.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                rows.iter()
+                    .map(|&i| inputs[i].content.posted_at)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                rows.iter()
+                    .map(|&i| inputs[i].content.format.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(column(|i| i.content.likes))
+            .bind(column(|i| i.content.comments))
+            .bind(column(|i| i.content.shares))
+            .bind(column(|i| i.content.saves))
+            .bind(column(|i| i.content.views))
+            .bind(
+                rows.iter()
+                    .map(|&i| inputs[i].content.caption.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                rows.iter()
+                    .map(|&i| inputs[i].content.hashtags.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                rows.iter()
+                    .map(|&i| inputs[i].content.mentions.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                rows.iter()
+                    .map(|&i| inputs[i].content.paid_partnership)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                rows.iter()
+                    .map(|&i| inputs[i].content.url.as_deref())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(now)
+            .bind(
+                rows.iter()
+                    .map(|&i| inputs[i].observed_at)
+                    .collect::<Vec<_>>(),
+            )
+            .execute(&mut *txn)
+            .await
+            .map_err(sqlx_error)?;
+        }
+        if !plan.changed.is_empty() {
+            // A new mark starts at the time in microseconds and a repeat adds one (see
+            // `scores::mark_dirty`).
+            sqlx::query(
+                "INSERT INTO score_queue (creator_id, version, enqueued_at) \
+                 SELECT id, $2, $3 FROM UNNEST($1::int8[]) AS k(id) \
+                 ON CONFLICT (creator_id) DO UPDATE SET version = score_queue.version + 1",
+            )
+            .bind(&plan.changed)
+            .bind(now.timestamp_micros())
+            .bind(now)
+            .execute(&mut *txn)
+            .await
+            .map_err(sqlx_error)?;
+        }
+        let changes = written_changes(&plan, &ids);
+        if !changes.is_empty() {
+            let campaigns = attribution::postgres::active(&mut txn).await?;
+            let found = campaigns.attribute(&inputs, &changes);
+            attribution::postgres::store(&mut txn, &found, now).await?;
+        }
+        txn.commit().await.map_err(sqlx_error)?;
+        Ok(plan.outcomes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn input(id: &str, likes: i64, observed_day: u32) -> Input {
+        let at = |day| {
+            Utc.with_ymd_and_hms(2026, 11, day, 0, 0, 0)
+                .single()
+                .expect("time")
+        };
+        let post = Post {
+            external_id: id.to_owned(),
+            posted_at: at(1),
+            format: resonance_core::ContentFormat::Post,
+            likes: Some(u64::try_from(likes).expect("likes")),
+            comments: None,
+            shares: None,
+            saves: None,
+            views: None,
+            caption: String::new(),
+            hashtags: Vec::new(),
+            mentions: Vec::new(),
+            paid_partnership: false,
+            url: None,
+        };
+        Input {
+            key: (Platform::Instagram, Handle::parse("a").expect("handle")),
+            external_id: id.to_owned(),
+            content: Content::of(&post),
+            observed_at: at(observed_day),
+            post,
+        }
+    }
+
+    #[test]
+    fn the_newest_observation_wins_within_a_batch_and_against_the_store() {
+        let inputs = vec![
+            input("p1", 10, 5),
+            input("p1", 20, 3), // older than the first: unchanged, not written
+            input("p2", 5, 5),  // stored with the same counts, observed later: written
+            input("p3", 7, 1),  // older than what is stored
+            input("p1", 30, 6),
+        ];
+        let mut stored = HashMap::new();
+        stored.insert(
+            (1, "p2".to_owned()),
+            Stored {
+                content: inputs[2].content.clone(),
+                observed_at: Some(inputs[3].observed_at),
+            },
+        );
+        stored.insert(
+            (1, "p3".to_owned()),
+            Stored {
+                content: input("p3", 9, 2).content,
+                observed_at: Some(input("p3", 9, 2).observed_at),
+            },
+        );
+        let plan = plan(&inputs, &[1; 5], stored);
+        assert_eq!(
+            plan.outcomes,
+            [
+                WriteOutcome::Created,
+                WriteOutcome::Unchanged,
+                WriteOutcome::Unchanged,
+                WriteOutcome::Unchanged,
+                WriteOutcome::Updated
+            ]
+        );
+        assert_eq!(
+            plan.writes,
+            [4, 2],
+            "one write per post, the last, in key order"
+        );
+        assert_eq!(plan.changed, [1]);
+    }
+}
