@@ -49,6 +49,12 @@ impl MatchedBy {
     }
 }
 
+/// A campaign's row as attribution reads it: id, window start and end, hashtags and mentions
+/// (JSON lists).
+type CampaignRow = (i64, DateTime<Utc>, DateTime<Utc>, String, String);
+/// A takeover's row: campaign id, account platform and handle, window start and end.
+type TakeoverRow = (i64, String, String, DateTime<Utc>, DateTime<Utc>);
+
 /// What attributes posts to one active campaign.
 #[derive(Debug, Clone)]
 pub(crate) struct Tracker {
@@ -65,7 +71,7 @@ impl Tracker {
         window: (DateTime<Utc>, DateTime<Utc>),
         hashtags: &str,
         mentions: &str,
-        takeovers: Vec<(String, String, DateTime<Utc>, DateTime<Utc>)>,
+        takeovers: Vec<TakeoverRow>,
     ) -> Result<Self, StoreError> {
         let list = |raw: &str, column: &str| {
             serde_json::from_str::<Vec<String>>(raw)
@@ -73,7 +79,7 @@ impl Tracker {
         };
         let takeovers = takeovers
             .into_iter()
-            .filter_map(|(platform, handle, start, end)| {
+            .filter_map(|(_, platform, handle, start, end)| {
                 let platform = platform.parse::<Platform>().ok()?;
                 let handle = Handle::parse(&handle).ok()?;
                 Some(((platform, handle), Window { start, end }))
@@ -159,16 +165,12 @@ impl ActiveCampaigns {
 
 /// Builds trackers from campaign rows and takeover rows (campaign id first).
 fn trackers(
-    campaigns: Vec<(i64, DateTime<Utc>, DateTime<Utc>, String, String)>,
-    takeovers: Vec<(i64, String, String, DateTime<Utc>, DateTime<Utc>)>,
+    campaigns: Vec<CampaignRow>,
+    takeovers: Vec<TakeoverRow>,
 ) -> Result<ActiveCampaigns, StoreError> {
-    let mut by_campaign: HashMap<i64, Vec<(String, String, DateTime<Utc>, DateTime<Utc>)>> =
-        HashMap::new();
-    for (campaign_id, platform, handle, start, end) in takeovers {
-        by_campaign
-            .entry(campaign_id)
-            .or_default()
-            .push((platform, handle, start, end));
+    let mut by_campaign: HashMap<i64, Vec<TakeoverRow>> = HashMap::new();
+    for takeover in takeovers {
+        by_campaign.entry(takeover.0).or_default().push(takeover);
     }
     campaigns
         .into_iter()
@@ -298,19 +300,17 @@ pub(crate) mod postgres {
     use crate::posts::sqlx_error;
 
     pub(crate) async fn active(db: &mut PgConnection) -> Result<ActiveCampaigns, StoreError> {
-        let campaigns: Vec<(i64, DateTime<Utc>, DateTime<Utc>, String, String)> =
-            sqlx::query_as(ACTIVE_CAMPAIGNS)
-                .fetch_all(&mut *db)
-                .await
-                .map_err(sqlx_error)?;
+        let campaigns: Vec<CampaignRow> = sqlx::query_as(ACTIVE_CAMPAIGNS)
+            .fetch_all(&mut *db)
+            .await
+            .map_err(sqlx_error)?;
         if campaigns.is_empty() {
             return Ok(ActiveCampaigns::default());
         }
-        let takeovers: Vec<(i64, String, String, DateTime<Utc>, DateTime<Utc>)> =
-            sqlx::query_as(ACTIVE_TAKEOVERS)
-                .fetch_all(&mut *db)
-                .await
-                .map_err(sqlx_error)?;
+        let takeovers: Vec<TakeoverRow> = sqlx::query_as(ACTIVE_TAKEOVERS)
+            .fetch_all(&mut *db)
+            .await
+            .map_err(sqlx_error)?;
         trackers(campaigns, takeovers)
     }
 
@@ -388,23 +388,22 @@ pub(crate) async fn reattribute(
         txn.commit().await?;
         return Ok(0);
     }
-    let takeovers: Vec<(i64, String, String, DateTime<Utc>, DateTime<Utc>)> =
-        deliverable::Entity::find()
-            .filter(deliverable::Column::CampaignId.eq(campaign_id))
-            .filter(deliverable::Column::Kind.eq("takeover"))
-            .all(&txn)
-            .await?
-            .into_iter()
-            .filter_map(|d| {
-                Some((
-                    d.campaign_id,
-                    d.takeover_platform?,
-                    d.takeover_handle?,
-                    d.window_start?,
-                    d.window_end?,
-                ))
-            })
-            .collect();
+    let takeovers: Vec<TakeoverRow> = deliverable::Entity::find()
+        .filter(deliverable::Column::CampaignId.eq(campaign_id))
+        .filter(deliverable::Column::Kind.eq("takeover"))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .filter_map(|d| {
+            Some((
+                d.campaign_id,
+                d.takeover_platform?,
+                d.takeover_handle?,
+                d.window_start?,
+                d.window_end?,
+            ))
+        })
+        .collect();
     let tracker = trackers(
         vec![(row.id, row.start_at, row.end_at, row.hashtags, row.mentions)],
         takeovers,
