@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use resonance_core::campaign::Window;
 use resonance_core::campaign::report::Terms;
-use resonance_core::{Handle, Platform, Post};
+use resonance_core::{Handle, Platform};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 
 use crate::StoreError;
@@ -102,26 +102,36 @@ impl Tracker {
     }
 
     /// Whether, and why, a post of `account` is this campaign's (`None`: an account no
-    /// takeover names).
-    pub(crate) fn matches(&self, account: Option<&Key>, post: &Post) -> Option<MatchedBy> {
+    /// takeover names), from its time and its hashtags and mentions as stored
+    /// (space-separated, lowercase); the rules of `Terms::tracks`.
+    pub(crate) fn matches(
+        &self,
+        account: Option<&Key>,
+        posted_at: DateTime<Utc>,
+        hashtags: &str,
+        mentions: &str,
+    ) -> Option<MatchedBy> {
         if self
             .takeovers
             .iter()
-            .any(|(taken, window)| Some(taken) == account && window.contains(post.posted_at))
+            .any(|(taken, window)| Some(taken) == account && window.contains(posted_at))
         {
             return Some(MatchedBy::Takeover);
         }
-        if !self.terms.tracks(post) {
+        if !self.terms.window.contains(posted_at) {
             return None;
         }
-        if post
-            .hashtags
-            .iter()
-            .any(|tag| self.terms.hashtags.contains(tag))
-        {
+        let any_of = |stored: &str, terms: &[String]| {
+            stored
+                .split(' ')
+                .any(|tag| !tag.is_empty() && terms.iter().any(|term| term == tag))
+        };
+        if any_of(hashtags, &self.terms.hashtags) {
             Some(MatchedBy::Hashtag)
-        } else {
+        } else if any_of(mentions, &self.terms.mentions) {
             Some(MatchedBy::Mention)
+        } else {
+            None
         }
     }
 }
@@ -148,7 +158,13 @@ impl ActiveCampaigns {
         for tracker in &self.0 {
             for &(index, creator_id, created) in changes {
                 let input = &inputs[index];
-                let matched_by = tracker.matches(Some(&input.key), &input.post);
+                let content = &input.content;
+                let matched_by = tracker.matches(
+                    Some(&input.key),
+                    content.posted_at,
+                    &content.hashtags,
+                    &content.mentions,
+                );
                 if matched_by.is_some() || !created {
                     found.push(Found {
                         campaign_id: tracker.campaign_id,
@@ -451,8 +467,12 @@ pub(crate) async fn reattribute(
     ids.sort_unstable();
     for id in ids {
         let row = &candidates[&id];
-        let post = crate::creators::post_from_row(row)?;
-        if let Some(by) = tracker.matches(accounts.get(&row.creator_id), &post) {
+        if let Some(by) = tracker.matches(
+            accounts.get(&row.creator_id),
+            row.posted_at,
+            &row.hashtags,
+            &row.mentions,
+        ) {
             matched.push(campaign_post::ActiveModel {
                 campaign_id: Set(campaign_id),
                 post_id: Set(row.id),

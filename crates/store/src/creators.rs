@@ -43,6 +43,8 @@ pub struct StoredCreator {
 #[derive(Debug)]
 pub struct CreatorRepo<'a> {
     pub(crate) db: &'a DatabaseConnection,
+    /// SQLite's bulk writer (see `Store`).
+    bulk_writer: Option<&'a sea_orm::sqlx::SqlitePool>,
 }
 
 pub(crate) fn to_i64(value: u64) -> i64 {
@@ -250,8 +252,11 @@ fn supersedes(new: &Profile, old: &Profile) -> bool {
 }
 
 impl<'a> CreatorRepo<'a> {
-    pub(crate) fn new(db: &'a DatabaseConnection) -> Self {
-        Self { db }
+    pub(crate) fn new(
+        db: &'a DatabaseConnection,
+        bulk_writer: Option<&'a sea_orm::sqlx::SqlitePool>,
+    ) -> Self {
+        Self { db, bulk_writer }
     }
 
     /// Stored rows for these keys, by key.
@@ -568,7 +573,7 @@ impl<'a> CreatorRepo<'a> {
         posts: &[(Platform, Handle, Post, DateTime<Utc>)],
         now: DateTime<Utc>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
-        crate::posts::upsert(self.db, posts, now).await
+        crate::posts::upsert(self.db, self.bulk_writer, posts, now).await
     }
 
     async fn stored(&self, row: creator::Model) -> Result<StoredCreator, StoreError> {

@@ -70,8 +70,6 @@ pub(crate) struct Input {
     pub external_id: String,
     pub content: Content,
     pub observed_at: DateTime<Utc>,
-    /// Kept for attribution (hashtags and mentions as lists).
-    pub post: Post,
 }
 
 /// What is stored for a post.
@@ -166,6 +164,7 @@ fn written_changes(plan: &Plan, ids: &[i64]) -> Vec<(usize, i64, bool)> {
 /// not known yet gets a row without a profile, so posts may arrive before the profile.
 pub(crate) async fn upsert(
     db: &DatabaseConnection,
+    sqlite_writer: Option<&sqlx::SqlitePool>,
     posts: &[(Platform, Handle, Post, DateTime<Utc>)],
     now: DateTime<Utc>,
 ) -> Result<Vec<WriteOutcome>, StoreError> {
@@ -179,11 +178,13 @@ pub(crate) async fn upsert(
             external_id: post.external_id.clone(),
             content: Content::of(post),
             observed_at: *observed_at,
-            post: post.clone(),
         })
         .collect();
     match db.get_database_backend() {
-        DbBackend::Sqlite => sqlite::upsert(db.get_sqlite_connection_pool(), inputs, now).await,
+        DbBackend::Sqlite => {
+            let pool = sqlite_writer.unwrap_or_else(|| db.get_sqlite_connection_pool());
+            sqlite::upsert(pool, inputs, now).await
+        }
         DbBackend::Postgres => {
             postgres::upsert(db.get_postgres_connection_pool(), inputs, now).await
         }
@@ -696,7 +697,6 @@ mod tests {
             external_id: id.to_owned(),
             content: Content::of(&post),
             observed_at: at(observed_day),
-            post,
         }
     }
 
