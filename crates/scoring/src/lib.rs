@@ -148,7 +148,14 @@ impl ScoringApi {
         &self,
         creator: &StoredCreator,
     ) -> Result<Option<PbCreatorScore>, ScoringError> {
-        if let Some(detail) = self.store.scores().detail(creator.id).await? {
+        // A creator whose data changed since its stored score (a rescoring batch has not
+        // reached it yet, or ran between two writes of one import) is scored from what is
+        // stored now: a read after a write sees the write. The background rescorer still
+        // stores it.
+        let scores = self.store.scores();
+        if !scores.is_queued(creator.id).await?
+            && let Some(detail) = scores.detail(creator.id).await?
+        {
             return decode_score(creator.id, &detail).map(Some);
         }
         Ok(self

@@ -501,3 +501,106 @@ pub(crate) async fn reattribute(
     txn.commit().await?;
     Ok(attributed)
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn day(day: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, day, 12, 0, 0)
+            .single()
+            .expect("time")
+    }
+
+    fn account(handle: &str) -> Key {
+        (Platform::Instagram, Handle::parse(handle).expect("handle"))
+    }
+
+    fn tracker() -> Tracker {
+        Tracker::from_columns(
+            7,
+            (day(1), day(20)),
+            r#"["glow"]"#,
+            r#"["acme"]"#,
+            vec![(7, "instagram".into(), "acme".into(), day(25), day(26))],
+        )
+        .expect("tracker")
+    }
+
+    #[test]
+    fn posts_match_by_takeover_then_hashtag_then_mention_inside_their_windows() {
+        let t = tracker();
+        let ana = account("ana");
+        let acme = account("acme");
+        assert_eq!(
+            t.matches(Some(&ana), day(2), "food glow", ""),
+            Some(MatchedBy::Hashtag)
+        );
+        assert_eq!(
+            t.matches(Some(&ana), day(2), "food", "acme"),
+            Some(MatchedBy::Mention)
+        );
+        assert_eq!(
+            t.matches(Some(&ana), day(2), "glow", "acme"),
+            Some(MatchedBy::Hashtag),
+            "a hashtag is named first"
+        );
+        assert_eq!(
+            t.matches(Some(&ana), day(2), "glowing", "acmeco"),
+            None,
+            "whole tags"
+        );
+        assert_eq!(t.matches(Some(&ana), day(2), "", ""), None);
+        assert_eq!(
+            t.matches(Some(&ana), day(20), "glow", ""),
+            None,
+            "the end is outside"
+        );
+        assert_eq!(
+            t.matches(Some(&ana), day(1), "glow", ""),
+            Some(MatchedBy::Hashtag),
+            "the start is inside"
+        );
+        // The taken-over account inside the takeover window, with no tag, outside the
+        // campaign window; not another account, not outside the takeover window.
+        assert_eq!(
+            t.matches(Some(&acme), day(25), "", ""),
+            Some(MatchedBy::Takeover)
+        );
+        assert_eq!(t.matches(Some(&ana), day(25), "", ""), None);
+        assert_eq!(t.matches(None, day(25), "", ""), None);
+        assert_eq!(t.matches(Some(&acme), day(27), "glow", ""), None);
+    }
+
+    #[test]
+    fn a_batch_removes_attributions_only_of_updated_posts() {
+        let t = tracker();
+        let post = |id: &str, caption_tags: &str| {
+            let mut content = crate::posts::tests::content(day(2));
+            content.hashtags = caption_tags.to_owned();
+            Input {
+                key: account("ana"),
+                external_id: id.to_owned(),
+                content,
+                observed_at: day(3),
+            }
+        };
+        let inputs = vec![
+            post("new-tagged", "glow"),
+            post("new-plain", ""),
+            post("edited", ""),
+        ];
+        let found = ActiveCampaigns(vec![t])
+            .attribute(&inputs, &[(0, 1, true), (1, 1, true), (2, 1, false)]);
+        let summary: Vec<(&str, Option<MatchedBy>)> = found
+            .iter()
+            .map(|f| (f.external_id.as_str(), f.matched_by))
+            .collect();
+        assert_eq!(
+            summary,
+            [("new-tagged", Some(MatchedBy::Hashtag)), ("edited", None)]
+        );
+    }
+}

@@ -667,9 +667,27 @@ mod postgres {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    /// A post's columns with only its time set.
+    pub(crate) fn content(posted_at: DateTime<Utc>) -> Content {
+        Content {
+            posted_at,
+            format: "post".to_owned(),
+            likes: None,
+            comments: None,
+            shares: None,
+            saves: None,
+            views: None,
+            caption: String::new(),
+            hashtags: String::new(),
+            mentions: String::new(),
+            paid_partnership: false,
+            url: None,
+        }
+    }
 
     fn input(id: &str, likes: i64, observed_day: u32) -> Input {
         let at = |day| {

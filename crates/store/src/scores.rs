@@ -555,6 +555,14 @@ impl ScoreRepo<'_> {
             .collect())
     }
 
+    /// Whether a creator waits to be rescored (its data changed since its stored score).
+    pub async fn is_queued(&self, creator_id: i64) -> Result<bool, StoreError> {
+        Ok(score_queue::Entity::find_by_id(creator_id)
+            .one(self.db)
+            .await?
+            .is_some())
+    }
+
     /// The encoded stored score of a creator, if it has one.
     pub async fn detail(&self, creator_id: i64) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.details_of(&[creator_id]).await?.remove(&creator_id))
