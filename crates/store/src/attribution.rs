@@ -12,7 +12,6 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use resonance_core::campaign::Window;
-use resonance_core::campaign::report::Terms;
 use resonance_core::{Handle, Platform};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 
@@ -52,6 +51,8 @@ impl MatchedBy {
 /// A campaign's row as attribution reads it: id, window start and end, hashtags and mentions
 /// (JSON lists).
 type CampaignRow = (i64, DateTime<Utc>, DateTime<Utc>, String, String);
+/// A candidate post for re-attribution: id, creator id, posted time, hashtags, mentions.
+type Candidate = (i64, i64, DateTime<Utc>, String, String);
 /// A takeover's row: campaign id, account platform and handle, window start and end.
 type TakeoverRow = (i64, String, String, DateTime<Utc>, DateTime<Utc>);
 
@@ -59,7 +60,10 @@ type TakeoverRow = (i64, String, String, DateTime<Utc>, DateTime<Utc>);
 #[derive(Debug, Clone)]
 pub(crate) struct Tracker {
     pub campaign_id: i64,
-    pub terms: Terms,
+    pub window: Window,
+    /// Lowercase, without '#' or '@', as campaigns store them.
+    pub hashtags: Vec<String>,
+    pub mentions: Vec<String>,
     pub takeovers: Vec<(Key, Window)>,
 }
 
@@ -87,23 +91,19 @@ impl Tracker {
             .collect();
         Ok(Self {
             campaign_id,
-            terms: Terms {
-                currency: String::new(),
-                window: Window {
-                    start: window.0,
-                    end: window.1,
-                },
-                hashtags: list(hashtags, "hashtags")?,
-                mentions: list(mentions, "mentions")?,
-                promo_codes: Vec::new(),
+            window: Window {
+                start: window.0,
+                end: window.1,
             },
+            hashtags: list(hashtags, "hashtags")?,
+            mentions: list(mentions, "mentions")?,
             takeovers,
         })
     }
 
     /// Whether, and why, a post of `account` is this campaign's (`None`: an account no
     /// takeover names), from its time and its hashtags and mentions as stored
-    /// (space-separated, lowercase); the rules of `Terms::tracks`.
+    /// (space-separated, lowercase); the rules of `resonance_core::campaign::report`.
     pub(crate) fn matches(
         &self,
         account: Option<&Key>,
@@ -118,7 +118,7 @@ impl Tracker {
         {
             return Some(MatchedBy::Takeover);
         }
-        if !self.terms.window.contains(posted_at) {
+        if !self.window.contains(posted_at) {
             return None;
         }
         let any_of = |stored: &str, terms: &[String]| {
@@ -126,9 +126,9 @@ impl Tracker {
                 .split(' ')
                 .any(|tag| !tag.is_empty() && terms.iter().any(|term| term == tag))
         };
-        if any_of(hashtags, &self.terms.hashtags) {
+        if any_of(hashtags, &self.hashtags) {
             Some(MatchedBy::Hashtag)
-        } else if any_of(mentions, &self.terms.mentions) {
+        } else if any_of(mentions, &self.mentions) {
             Some(MatchedBy::Mention)
         } else {
             None
@@ -392,7 +392,7 @@ pub(crate) async fn reattribute(
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     use sea_orm::ActiveValue::Set;
-    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+    use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QuerySelect as _};
 
     use crate::entity::{campaign, campaign_post, creator, deliverable, post};
 
@@ -429,17 +429,25 @@ pub(crate) async fn reattribute(
     .ok_or_else(|| StoreError::Corrupt(format!("campaign {campaign_id} has no tracker")))?;
 
     // Candidates: posts inside the campaign window (hashtags and mentions), and posts of the
-    // taken-over accounts inside their windows.
-    let mut candidates: HashMap<i64, post::Model> = HashMap::new();
-    if !tracker.terms.hashtags.is_empty() || !tracker.terms.mentions.is_empty() {
-        for row in post::Entity::find()
-            .filter(post::Column::PostedAt.gte(tracker.terms.window.start))
-            .filter(post::Column::PostedAt.lt(tracker.terms.window.end))
+    // taken-over accounts inside their windows; only the columns matching reads.
+    let columns = || {
+        post::Entity::find().select_only().columns([
+            post::Column::Id,
+            post::Column::CreatorId,
+            post::Column::PostedAt,
+            post::Column::Hashtags,
+            post::Column::Mentions,
+        ])
+    };
+    let mut candidates: HashMap<i64, Candidate> = HashMap::new();
+    if !tracker.hashtags.is_empty() || !tracker.mentions.is_empty() {
+        let rows: Vec<Candidate> = columns()
+            .filter(post::Column::PostedAt.gte(tracker.window.start))
+            .filter(post::Column::PostedAt.lt(tracker.window.end))
+            .into_tuple()
             .all(&txn)
-            .await?
-        {
-            candidates.insert(row.id, row);
-        }
+            .await?;
+        candidates.extend(rows.into_iter().map(|row| (row.0, row)));
     }
     let mut accounts: HashMap<i64, Key> = HashMap::new();
     for ((platform, handle), window) in &tracker.takeovers {
@@ -452,32 +460,27 @@ pub(crate) async fn reattribute(
             continue;
         };
         accounts.insert(account.id, (*platform, handle.clone()));
-        for row in post::Entity::find()
+        let rows: Vec<Candidate> = columns()
             .filter(post::Column::CreatorId.eq(account.id))
             .filter(post::Column::PostedAt.gte(window.start))
             .filter(post::Column::PostedAt.lt(window.end))
+            .into_tuple()
             .all(&txn)
-            .await?
-        {
-            candidates.insert(row.id, row);
-        }
+            .await?;
+        candidates.extend(rows.into_iter().map(|row| (row.0, row)));
     }
     let mut matched = Vec::new();
     let mut ids: Vec<i64> = candidates.keys().copied().collect();
     ids.sort_unstable();
     for id in ids {
-        let row = &candidates[&id];
-        if let Some(by) = tracker.matches(
-            accounts.get(&row.creator_id),
-            row.posted_at,
-            &row.hashtags,
-            &row.mentions,
-        ) {
+        let (post_id, creator_id, posted_at, hashtags, mentions) = &candidates[&id];
+        if let Some(by) = tracker.matches(accounts.get(creator_id), *posted_at, hashtags, mentions)
+        {
             matched.push(campaign_post::ActiveModel {
                 campaign_id: Set(campaign_id),
-                post_id: Set(row.id),
-                creator_id: Set(row.creator_id),
-                posted_at: Set(row.posted_at),
+                post_id: Set(*post_id),
+                creator_id: Set(*creator_id),
+                posted_at: Set(*posted_at),
                 matched_by: Set(by.as_str().to_owned()),
                 attributed_at: Set(now),
             });

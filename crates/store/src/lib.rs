@@ -80,9 +80,19 @@ impl StoreError {
     }
 }
 
+/// How a SQLite result code (extended or primary; the primary code is the low byte) should
+/// be handled, whichever driver reported it (sqlx, or rusqlite in the bulk post writer).
+pub(crate) fn classify_sqlite(code: i32) -> ErrorClass {
+    match code & 0xff {
+        18..=20 => ErrorClass::Refusal, // TOOBIG, CONSTRAINT, MISMATCH
+        5 | 6 | 10 | 13 | 14 | 15 => ErrorClass::Transient, // BUSY, LOCKED, IOERR, FULL, CANTOPEN, PROTOCOL
+        _ => ErrorClass::Other,
+    }
+}
+
 /// How a database error should be handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ErrorClass {
+pub(crate) enum ErrorClass {
     Transient,
     Refusal,
     Other,
@@ -116,12 +126,8 @@ fn classify(error: &DbErr) -> ErrorClass {
                     _ => ErrorClass::Other,
                 }
             } else {
-                // SQLite extended result codes; the primary code is the low byte.
-                match code.parse::<i32>().map(|c| c & 0xff) {
-                    Ok(18..=20) => ErrorClass::Refusal, // TOOBIG, CONSTRAINT, MISMATCH
-                    Ok(5 | 6 | 10 | 13 | 14 | 15) => ErrorClass::Transient, // BUSY, LOCKED, IOERR, FULL, CANTOPEN, PROTOCOL
-                    _ => ErrorClass::Other,
-                }
+                code.parse::<i32>()
+                    .map_or(ErrorClass::Other, classify_sqlite)
             }
         }
         _ => ErrorClass::Other,

@@ -1,16 +1,18 @@
 //! Writing posts in bulk: the hot path of ingestion (most records are posts).
 //!
-//! Both backends share one decision ([`plan`]): each input post is created, updated or left
+//! Both backends share one decision ([`decide`]): each input post is created, updated or left
 //! unchanged against what is stored, the newest observation wins whatever the order of
 //! arrival, and of several inputs for one post in a batch the last is written. What differs is
 //! how rows reach the database:
 //! - SQLite: prepared statements, one row each, run in one `BEGIN IMMEDIATE` transaction on the
-//!   pooled connection's own handle (sqlx's `lock_handle`, driven by rusqlite) on a blocking
-//!   thread. sqlx-sqlite sends every statement and every result row through its worker
-//!   thread's channels; in-process prepared statements skip both.
+//!   bulk writer connection's own handle (sqlx's `lock_handle`, driven by rusqlite) on a
+//!   blocking thread. sqlx-sqlite sends every statement and every result row through its
+//!   worker thread's channels; in-process prepared statements skip both. Each input is decided
+//!   against the row as the inputs before it left it.
 //! - PostgreSQL: a handful of statements per batch, each binding whole columns as arrays and
-//!   reading them with `UNNEST` (lookups join against it, the write is one
-//!   `INSERT ... SELECT ... ON CONFLICT`), so a batch costs a few round trips, not one per row.
+//!   reading them with `UNNEST`: the batch's stored rows are read in one join, [`plan`] decides
+//!   every input, and the write is one `INSERT ... SELECT ... ON CONFLICT`, so a batch costs a
+//!   few round trips, not one per row.
 //!
 //! Every batch also marks the creators whose posts changed for rescoring and attributes the
 //! written posts to active campaigns ([`crate::attribution`]), in the same transaction.
@@ -205,23 +207,18 @@ pub(crate) fn sqlite_time(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::AutoSi, false)
 }
 
-/// rusqlite's errors, classified as sqlx's are (`classify` in lib.rs).
+/// rusqlite's errors, classified by the same SQLite result codes as sqlx's.
 pub(crate) fn sqlite_error(error: rusqlite::Error) -> StoreError {
-    use rusqlite::ErrorCode;
+    use crate::ErrorClass;
+    let class = match &error {
+        rusqlite::Error::SqliteFailure(failure, _) => crate::classify_sqlite(failure.extended_code),
+        _ => ErrorClass::Other,
+    };
     let message = DbErr::Custom(error.to_string());
-    match error.sqlite_error_code() {
-        Some(ErrorCode::ConstraintViolation | ErrorCode::TooBig | ErrorCode::TypeMismatch) => {
-            StoreError::Refused(message)
-        }
-        Some(
-            ErrorCode::DatabaseBusy
-            | ErrorCode::DatabaseLocked
-            | ErrorCode::SystemIoFailure
-            | ErrorCode::DiskFull
-            | ErrorCode::CannotOpen
-            | ErrorCode::FileLockingProtocolFailed,
-        ) => StoreError::Unavailable(message),
-        _ => StoreError::Database(message),
+    match class {
+        ErrorClass::Refusal => StoreError::Refused(message),
+        ErrorClass::Transient => StoreError::Unavailable(message),
+        ErrorClass::Other => StoreError::Database(message),
     }
 }
 
@@ -267,8 +264,8 @@ mod sqlite {
     ) -> Result<Vec<WriteOutcome>, StoreError> {
         let now_text = sqlite_time(now);
         // IMMEDIATE: take the write lock first, so that two writers never both read and then
-        // deadlock upgrading. Rows are then written one by one in input order: with no other
-        // writer, each input sees what the ones before it wrote.
+        // deadlock upgrading. Rows are then written one by one in key order (one post's inputs
+        // in input order): with no other writer, each input sees what the ones before it wrote.
         let txn = db
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(error)?;
