@@ -25,6 +25,17 @@ use tokio::task::JoinHandle;
 
 pub use resonance_store::testing::backends;
 
+pub mod proxy;
+
+/// Points the application's database connections at `proxy` (a [`proxy::TcpProxy`] to the
+/// database's own address) instead.
+pub fn database_through(settings: &mut Settings, proxy: SocketAddr) -> anyhow::Result<()> {
+    use secrecy::ExposeSecret as _;
+    let url = settings.database.url.expose_secret().to_owned();
+    settings.database.url = proxy::url_via(&url, proxy)?.into();
+    Ok(())
+}
+
 /// Adds a brand's API key to every call.
 #[derive(Debug, Clone)]
 pub struct WithKey(MetadataValue<resonance_proto::tonic::metadata::Ascii>);
@@ -156,6 +167,11 @@ impl TestApp {
             .timeout(Duration::from_secs(10))
             .connect()
             .await?)
+    }
+
+    /// The test's database, for what a test does to it behind the application's back.
+    pub fn database(&self) -> &TestDatabase {
+        &self.database
     }
 
     /// Starts the graceful shutdown without waiting for it.

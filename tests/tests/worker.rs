@@ -46,7 +46,17 @@ async fn nats() -> Option<(String, async_nats::Client)> {
 
 /// Waits until the consumer has nothing pending or unacknowledged.
 async fn drained(context: &jetstream::Context, stream: &str, consumer: &str) {
-    for _ in 0..200 {
+    drained_within(context, stream, consumer, Duration::from_secs(10)).await;
+}
+
+async fn drained_within(
+    context: &jetstream::Context,
+    stream: &str,
+    consumer: &str,
+    limit: Duration,
+) {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
         if let Ok(mut consumer) = context
             .get_consumer_from_stream::<jetstream::consumer::pull::Config, _, _>(consumer, stream)
             .await
@@ -59,7 +69,7 @@ async fn drained(context: &jetstream::Context, stream: &str, consumer: &str) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("the worker did not drain {stream}/{consumer} within 10s");
+    panic!("the worker did not drain {stream}/{consumer} within {limit:?}");
 }
 
 #[tokio::test]
@@ -169,4 +179,126 @@ async fn without_a_nats_server_the_services_still_serve_and_stop() {
         .await
         .expect("the retrying worker does not hold up shutdown")
         .expect("stops");
+}
+
+#[tokio::test]
+async fn when_nats_goes_away_the_worker_reconnects_and_nothing_is_lost_or_applied_twice() {
+    let Some((url, client)) = nats().await else {
+        return;
+    };
+    for backend in resonance_tests::backends() {
+        survive_nats_outage(backend, &url, client.clone()).await;
+    }
+}
+
+async fn survive_nats_outage(backend: Backend, url: &str, client: async_nats::Client) {
+    use resonance_tests::proxy::{TcpProxy, url_address, url_via};
+
+    let proxy = TcpProxy::start(url_address(url).expect("NATS address"))
+        .await
+        .expect("proxy");
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    let stream = format!("RESONANCE_TEST_{id}");
+    let subject = format!("resonance.test.{id}.records");
+    let consumer = "resonance-ingest-outage".to_owned();
+    let app = TestApp::spawn_with(backend, |s| {
+        let worker = &mut s.ingest.worker;
+        worker.enabled = true;
+        worker.url = url_via(url, proxy.addr).expect("url").into();
+        worker.stream = stream.clone();
+        worker.subjects = vec![subject.clone()];
+        worker.consumer = consumer.clone();
+        worker.retry_delay = Duration::from_millis(200);
+        // A message whose acknowledgement was lost in the cut is redelivered after this.
+        worker.ack_wait = Duration::from_secs(2);
+    })
+    .await
+    .expect("app starts");
+    let context = jetstream::new(client);
+    for _ in 0..100 {
+        if context.get_stream(&stream).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // A profile and 60 posts, one message each; the worker's connection is cut after the
+    // 20th and restored after the 40th, while the publisher (connected directly) goes on.
+    let post = |n: u32| {
+        format!(
+            r#"{{"type":"post","platform":"instagram","handle":"queue.outage","external_id":"o{n}","posted_time":"2026-10-30T12:00:00Z","likes":{},"comments":3}}"#,
+            1_000 + n
+        )
+    };
+    let profile = r#"{"type":"profile","platform":"instagram","handle":"queue.outage","followers":30000,"following":100,"media_count":60,"observed_time":"2026-11-01T00:00:00Z"}"#;
+    let publish = |message: String| {
+        let context = context.clone();
+        let subject = subject.clone();
+        async move {
+            context
+                .publish(subject, message.into())
+                .await
+                .expect("publish")
+                .await
+                .expect("stored by JetStream");
+        }
+    };
+    publish(profile.to_owned()).await;
+    for n in 1..=60 {
+        if n == 21 {
+            proxy.cut();
+        }
+        if n == 41 {
+            tokio::time::sleep(Duration::from_millis(1_000)).await;
+            proxy.restore();
+        }
+        publish(post(n)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let restored = std::time::Instant::now();
+    drained_within(&context, &stream, &consumer, Duration::from_secs(60)).await;
+    eprintln!(
+        "{backend:?}: NATS away for 1 s; the worker drained the stream {:?} after it returned",
+        restored.elapsed()
+    );
+
+    let handle = Handle::parse("queue.outage").expect("handle");
+    let creator = app
+        .store
+        .creators()
+        .find(Platform::Instagram, &handle)
+        .await
+        .expect("read")
+        .expect("creator stored");
+    assert_eq!(creator.profile.expect("profile").followers, 30_000);
+    assert_eq!(creator.stored_posts, 60, "{backend:?}: every post once");
+    assert_eq!(app.store.creators().count_posts().await.expect("count"), 60);
+    let posts = app
+        .store
+        .creators()
+        .latest_posts(creator.id, 100)
+        .await
+        .expect("posts");
+    for stored in &posts {
+        let n: u32 = stored
+            .external_id
+            .trim_start_matches('o')
+            .parse()
+            .expect("id");
+        assert_eq!(
+            stored.likes,
+            Some(u64::from(1_000 + n)),
+            "{backend:?}: {stored:?}"
+        );
+    }
+    let letters = app
+        .store
+        .ingest()
+        .list_dead_letters(None, None, None, 10)
+        .await
+        .expect("dead letters");
+    assert!(letters.is_empty(), "{backend:?}: {letters:?}");
+
+    app.stop().await.expect("stops");
+    context.delete_stream(&stream).await.expect("delete stream");
 }

@@ -230,11 +230,24 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
         let (stop_all, stopped) = crate::server::shutdown_channel();
         let mut tasks = JoinSet::new();
+        let (database_state, database) = tokio::sync::watch::channel(true);
+        tokio::spawn(crate::server::watch_database(
+            self.store.clone(),
+            self.settings.server.health_check_interval,
+            database_state,
+            stopped.clone(),
+        ));
         for server in self.servers {
             let name = server.name;
             let settings = self.settings.server.clone();
             let stopped = stopped.clone();
-            tasks.spawn(async move { (name, server.run_until_stopped(settings, stopped).await) });
+            let database = database.clone();
+            tasks.spawn(async move {
+                (
+                    name,
+                    server.run_until_stopped(settings, database, stopped).await,
+                )
+            });
         }
         if let Some(worker) = self.worker {
             let stopped = stopped.clone();

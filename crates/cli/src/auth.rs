@@ -12,10 +12,10 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
-use resonance_proto::status::storage_failure;
+use resonance_proto::status::{deadline_exceeded, storage_failure};
 use resonance_proto::tonic::Status;
 use resonance_proto::tonic::codegen::http;
-use resonance_store::{BrandId, Store};
+use resonance_store::{BrandId, Store, StoreError};
 use tower::{Layer, Service};
 
 /// Paths that need no key.
@@ -152,6 +152,7 @@ where
                             "the API key is not valid (unknown or revoked)",
                         )));
                     }
+                    Err(StoreError::DeadlineExceeded) => return Ok(refuse(deadline_exceeded())),
                     Err(error) => {
                         return Ok(refuse(storage_failure(error.is_unavailable(), &error)));
                     }

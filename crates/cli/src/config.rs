@@ -61,6 +61,10 @@ pub struct ServerSettings {
     /// After the listener closes: how long in-flight calls get to finish.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
+    /// How often the database is pinged; while it does not answer, each service's health is
+    /// NOT_SERVING (the server's overall status, "", stays SERVING: the process is alive).
+    #[serde(with = "humantime_serde")]
+    pub health_check_interval: Duration,
     /// TLS on every server; absent, the servers speak plaintext.
     pub tls: Option<TlsSettings>,
 }
@@ -74,6 +78,7 @@ impl Default for ServerSettings {
             max_concurrent_streams: 128,
             drain_delay: Duration::ZERO,
             shutdown_grace: Duration::from_secs(10),
+            health_check_interval: Duration::from_secs(5),
             tls: None,
         }
     }
@@ -390,6 +395,11 @@ impl Settings {
             .rescore
             .validate()
             .map_err(ConfigError::Invalid)?;
+        if self.server.health_check_interval.is_zero() {
+            return Err(ConfigError::Invalid(
+                "server.health_check_interval must be positive".to_owned(),
+            ));
+        }
         if self.server.request_timeout.is_zero() {
             return Err(ConfigError::Invalid(
                 "server.request_timeout must be positive".to_owned(),

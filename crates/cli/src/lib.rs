@@ -15,6 +15,7 @@ pub mod auth;
 pub mod authenticity;
 pub mod commands;
 pub mod config;
+mod deadline;
 mod limit;
 pub mod metrics;
 pub mod server;

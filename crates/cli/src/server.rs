@@ -14,6 +14,7 @@ use tonic_health::ServingStatus;
 
 use crate::auth::AuthLayer;
 use crate::config::{ServerSettings, ServerTls};
+use crate::deadline::DeadlineLayer;
 use crate::limit::ConcurrencyLimitLayer;
 use crate::metrics::{Metrics, MetricsLayer};
 
@@ -41,6 +42,51 @@ impl Shutdown {
     pub async fn wait(mut self) {
         // An error means the trigger was dropped, which also means stop.
         let _ = self.0.wait_for(|stop| *stop).await;
+    }
+}
+
+/// Whether the database answers, as last checked by [`watch_database`].
+pub type DatabaseState = watch::Receiver<bool>;
+
+/// Pings the database every `interval` (each ping bounded by it too) until `shutdown`, and
+/// publishes whether it answers. Changes are logged: a lost database once, not every ping.
+pub async fn watch_database(
+    store: resonance_store::Store,
+    interval: std::time::Duration,
+    state: watch::Sender<bool>,
+    shutdown: Shutdown,
+) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let stop = shutdown.wait();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => return,
+            _ = ticks.tick() => {}
+        }
+        let answered = match tokio::time::timeout(interval, store.ping()).await {
+            Ok(Ok(())) => true,
+            Ok(Err(error)) => {
+                if *state.borrow() {
+                    tracing::warn!(%error, "the database does not answer: services are NOT_SERVING");
+                }
+                false
+            }
+            Err(_) => {
+                if *state.borrow() {
+                    tracing::warn!(
+                        ?interval,
+                        "the database did not answer in time: services are NOT_SERVING"
+                    );
+                }
+                false
+            }
+        };
+        if answered && !*state.borrow() {
+            tracing::info!("the database answers again: services are SERVING");
+        }
+        state.send_if_modified(|up| std::mem::replace(up, answered) != answered);
     }
 }
 
@@ -92,17 +138,35 @@ impl BoundServer {
 
     /// Serves until `shutdown`, then: health turns NOT_SERVING, after `drain_delay` the listener
     /// closes, in-flight calls get `shutdown_grace` to finish, and the server returns.
+    ///
+    /// While serving, each of its services' health follows `database`: NOT_SERVING while the
+    /// database does not answer. The overall status ("") stays SERVING until shutdown.
     pub async fn run_until_stopped(
         self,
         settings: ServerSettings,
+        mut database: DatabaseState,
         shutdown: Shutdown,
     ) -> anyhow::Result<()> {
         let (health, health_service) = tonic_health::server::health_reporter();
-        for service in &self.service_names {
-            health
-                .set_service_status(*service, ServingStatus::Serving)
-                .await;
-        }
+        let follow_database = tokio::spawn({
+            let health = health.clone();
+            let services = self.service_names.clone();
+            async move {
+                loop {
+                    let status = if *database.borrow_and_update() {
+                        ServingStatus::Serving
+                    } else {
+                        ServingStatus::NotServing
+                    };
+                    for service in &services {
+                        health.set_service_status(*service, status).await;
+                    }
+                    if database.changed().await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
         // Reflection advertises what this server serves, not every service of the contracts.
         let reflection = || {
             // Both reflection versions are advertised by both, so both schemas are registered
@@ -130,9 +194,8 @@ impl BoundServer {
         let name = self.name;
         let tls_mode = self.tls.as_ref().map_or("off", ServerTls::mode);
         let plaintext = self.tls.is_none();
-        let mut server = Server::builder()
-            .timeout(settings.request_timeout)
-            .max_concurrent_streams(settings.max_concurrent_streams);
+        // Deadlines are DeadlineLayer's (tonic's own timeout would answer CANCELLED).
+        let mut server = Server::builder().max_concurrent_streams(settings.max_concurrent_streams);
         if let Some(tls) = self.tls {
             // Checked when the configuration was loaded; this builds the same again.
             server = server
@@ -145,6 +208,7 @@ impl BoundServer {
                 tower::ServiceBuilder::new()
                     // Outermost, so that refused and unauthenticated calls are counted too.
                     .layer(MetricsLayer::new(name, self.metrics))
+                    .layer(DeadlineLayer::new(settings.request_timeout))
                     .layer(ConcurrencyLimitLayer::new(settings.max_concurrent_calls))
                     .layer(self.auth)
                     .into_inner(),
@@ -179,6 +243,8 @@ impl BoundServer {
         }
 
         tracing::info!(server = name, "shutting down: health is NOT_SERVING");
+        follow_database.abort();
+        let _ = follow_database.await;
         health
             .set_service_status("", ServingStatus::NotServing)
             .await;

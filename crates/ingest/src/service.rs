@@ -27,7 +27,10 @@ const DEFAULT_PAGE_SIZE: u64 = 50;
 const MAX_PAGE_SIZE: u64 = 1_000;
 
 fn store_status(error: StoreError) -> Status {
-    storage_failure(error.is_unavailable(), &error)
+    match error {
+        StoreError::DeadlineExceeded => status::deadline_exceeded(),
+        error => storage_failure(error.is_unavailable(), &error),
+    }
 }
 
 fn page_size(requested: i32) -> Result<u64, Status> {

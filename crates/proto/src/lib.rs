@@ -56,4 +56,5 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("reso
 
 pub mod convert;
 pub mod paging;
+pub mod retry;
 pub mod status;

@@ -37,6 +37,14 @@ pub fn storage_failure(unavailable: bool, error: &dyn std::fmt::Display) -> Stat
     }
 }
 
+/// DEADLINE_EXCEEDED for a call whose storage work was abandoned at its deadline (the
+/// transaction rolled back: nothing of it was written).
+pub fn deadline_exceeded() -> Status {
+    Status::deadline_exceeded(
+        "the deadline passed before the call finished; nothing was written, retry with more time",
+    )
+}
+
 /// A page size from a List or Search request: 0 means `default`, larger values are capped at
 /// `max` (AIP-158), negative ones are refused.
 pub fn page_size(requested: i32, default: u64, max: u64) -> Result<u64, ValidationError> {

@@ -4,7 +4,9 @@
 use prost_types::FieldMask;
 use resonance_core::ValidationError;
 use resonance_core::campaign::IllegalTransition;
-use resonance_proto::status::{cap_message, invalid_argument, page_size, storage_failure};
+use resonance_proto::status::{
+    cap_message, deadline_exceeded, invalid_argument, page_size, storage_failure,
+};
 use resonance_proto::tonic::{Request, Status};
 use resonance_store::{BrandId, ChangeError, StoreError};
 
@@ -57,6 +59,7 @@ impl From<ApiError> for Status {
             ApiError::Illegal(_) | ApiError::Precondition(_) => {
                 Status::failed_precondition(cap_message(&error.to_string()))
             }
+            ApiError::Store(StoreError::DeadlineExceeded) => deadline_exceeded(),
             ApiError::Store(store) => storage_failure(store.is_unavailable(), store),
             ApiError::DeadlineExceeded(message) => Status::deadline_exceeded(cap_message(message)),
             ApiError::Internal(detail) => {

@@ -30,7 +30,7 @@ use resonance_proto::scoring::{
     SearchCreatorsResponse, StreamScoreAccountsRequest, StreamScoreAccountsResponse,
     get_creator_request, stream_score_accounts_response,
 };
-use resonance_proto::status::{cap_message, invalid_argument, storage_failure};
+use resonance_proto::status::{cap_message, deadline_exceeded, invalid_argument, storage_failure};
 use resonance_proto::tonic::{self, Request, Response, Status, Streaming};
 use resonance_store::{Store, StoreError, StoredCreator};
 use tokio_stream::wrappers::ReceiverStream;
@@ -56,6 +56,7 @@ impl From<ScoringError> for Status {
             ScoringError::NotFound(what) => {
                 Status::not_found(cap_message(&format!("{what} not found")))
             }
+            ScoringError::Store(StoreError::DeadlineExceeded) => deadline_exceeded(),
             ScoringError::Store(error) => storage_failure(error.is_unavailable(), &error),
         }
     }

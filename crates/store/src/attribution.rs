@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use resonance_core::campaign::Window;
 use resonance_core::{Handle, Platform};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 
 use crate::StoreError;
 use crate::creators::Key;
@@ -396,12 +396,12 @@ pub(crate) async fn reattribute(
 
     use crate::entity::{campaign, campaign_post, creator, deliverable, post};
 
-    let txn = db.begin().await?;
+    let txn = crate::begin(db).await?;
     let Some(row) = campaign::Entity::find_by_id(campaign_id).one(&txn).await? else {
         return Ok(0);
     };
     if row.status != "active" {
-        txn.commit().await?;
+        crate::commit(txn).await?;
         return Ok(0);
     }
     let takeovers: Vec<TakeoverRow> = deliverable::Entity::find()
@@ -501,7 +501,7 @@ pub(crate) async fn reattribute(
             .exec_without_returning(&txn)
             .await?;
     }
-    txn.commit().await?;
+    crate::commit(txn).await?;
     Ok(attributed)
 }
 

@@ -7,7 +7,7 @@ use resonance_core::{AudienceSketch, FollowerProfile, Handle, Platform};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait, Value,
+    QuerySelect, Value,
 };
 
 use crate::creators::{CreatorRepo, Key, ROWS_PER_STATEMENT, rows_by_pairs, to_i64};
@@ -90,7 +90,7 @@ impl CreatorRepo<'_> {
         audiences: &[(Platform, Handle, AudienceSketch)],
         now: DateTime<Utc>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::begin(self.db).await?;
         let keys: Vec<Key> = audiences.iter().map(|(p, h, _)| (*p, h.clone())).collect();
         let ids = Self::ensure_ids(&txn, &keys, now).await?;
         let creator_ids: Vec<i64> = {
@@ -189,7 +189,7 @@ impl CreatorRepo<'_> {
             .exec_without_returning(&txn)
             .await?;
         }
-        txn.commit().await?;
+        crate::commit(txn).await?;
         Ok(outcomes)
     }
 
@@ -237,7 +237,7 @@ impl CreatorRepo<'_> {
         samples: &[(Platform, Handle, Vec<FollowerProfile>)],
         now: DateTime<Utc>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::begin(self.db).await?;
         let keys: Vec<Key> = samples.iter().map(|(p, h, _)| (*p, h.clone())).collect();
         let ids = Self::ensure_ids(&txn, &keys, now).await?;
 
@@ -332,7 +332,7 @@ impl CreatorRepo<'_> {
             .await?;
         }
         crate::scores::mark_dirty(&txn, changed, now).await?;
-        txn.commit().await?;
+        crate::commit(txn).await?;
         Ok(outcomes)
     }
 

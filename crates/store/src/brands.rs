@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use sha2::{Digest, Sha256};
 
@@ -139,7 +139,7 @@ impl BrandRepo<'_> {
             )));
         }
         // A brand is never left without its first key.
-        let txn = self.db.begin().await?;
+        let txn = crate::begin(self.db).await?;
         let row = brand::ActiveModel {
             name: Set(name.to_owned()),
             created_at: Set(now),
@@ -149,7 +149,7 @@ impl BrandRepo<'_> {
         .await?;
         let brand = brand_from_row(row);
         let key = insert_key(&txn, brand.id, "first key", None, now).await?;
-        txn.commit().await?;
+        crate::commit(txn).await?;
         Ok((brand, key))
     }
 
@@ -188,7 +188,10 @@ impl BrandRepo<'_> {
                 .map(|row| (info(row), None)))
         };
         create_once(request_id, find, || async {
-            let key = insert_key(self.db, brand, display_name, request_id, now).await?;
+            let key = crate::bounded(self.db, async |txn| {
+                insert_key(txn, brand, display_name, request_id, now).await
+            })
+            .await?;
             Ok((key.info, Some(key.secret)))
         })
         .await
@@ -221,16 +224,19 @@ impl BrandRepo<'_> {
         key_id: i64,
         now: DateTime<Utc>,
     ) -> Result<Option<ApiKeyInfo>, StoreError> {
-        api_key::Entity::update_many()
-            .col_expr(
-                api_key::Column::RevokedAt,
-                sea_orm::sea_query::Expr::value(now),
-            )
-            .filter(api_key::Column::Id.eq(key_id))
-            .filter(api_key::Column::BrandId.eq(brand.0))
-            .filter(api_key::Column::RevokedAt.is_null())
-            .exec(self.db)
-            .await?;
+        crate::bounded(self.db, async |txn| {
+            Ok(api_key::Entity::update_many()
+                .col_expr(
+                    api_key::Column::RevokedAt,
+                    sea_orm::sea_query::Expr::value(now),
+                )
+                .filter(api_key::Column::Id.eq(key_id))
+                .filter(api_key::Column::BrandId.eq(brand.0))
+                .filter(api_key::Column::RevokedAt.is_null())
+                .exec(txn)
+                .await?)
+        })
+        .await?;
         Ok(api_key::Entity::find_by_id(key_id)
             .filter(api_key::Column::BrandId.eq(brand.0))
             .one(self.db)

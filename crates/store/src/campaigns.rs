@@ -11,7 +11,7 @@ use resonance_core::{ContentFormat, Platform};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::StoreError;
@@ -303,9 +303,8 @@ impl CampaignRepo<'_> {
                     updated_at: Set(now),
                     version: Set(1),
                     ..campaign_columns(value)
-                }
-                .insert(self.db)
-                .await?;
+                };
+                let row = crate::bounded(self.db, async |txn| Ok(row.insert(txn).await?)).await?;
                 campaign_from_row(row)
             },
         )
@@ -372,7 +371,7 @@ impl CampaignRepo<'_> {
                 apply(current)
             },
             |version, next: Owned<Campaign>| async move {
-                let result = campaign::Entity::update_many()
+                let update = campaign::Entity::update_many()
                     .set(campaign::ActiveModel {
                         updated_at: Set(next.updated_at),
                         version: Set(next.version),
@@ -380,9 +379,9 @@ impl CampaignRepo<'_> {
                     })
                     .filter(campaign::Column::Id.eq(id))
                     .filter(campaign::Column::BrandId.eq(brand.0))
-                    .filter(campaign::Column::Version.eq(version))
-                    .exec(self.db)
-                    .await?;
+                    .filter(campaign::Column::Version.eq(version));
+                let result =
+                    crate::bounded(self.db, async |txn| Ok(update.exec(txn).await?)).await?;
                 Ok(result.rows_affected == 1)
             },
         )
@@ -504,7 +503,7 @@ impl CampaignRepo<'_> {
             || async {
                 // The campaign row is locked (PostgreSQL; SQLite serializes writers) so that it
                 // cannot close between the check and the insert.
-                let txn = self.db.begin().await?;
+                let txn = crate::begin(self.db).await?;
                 let Some(status) = open_status(&txn, brand, value.campaign).await? else {
                     return Ok(Err(DeliverableCreateError::CampaignNotFound));
                 };
@@ -524,7 +523,7 @@ impl CampaignRepo<'_> {
                 }
                 .insert(&txn)
                 .await?;
-                txn.commit().await?;
+                crate::commit(txn).await?;
                 let created = deliverable_from_row(row)?;
                 if matches!(created.value.kind, DeliverableKind::Takeover { .. }) {
                     crate::attribution::reattribute(self.db, value.campaign, now).await?;
@@ -589,7 +588,7 @@ impl CampaignRepo<'_> {
             || self.find_deliverable(brand, campaign_id, id),
             apply,
             |version, next: Owned<Deliverable>| async move {
-                let txn = self.db.begin().await?;
+                let txn = crate::begin(self.db).await?;
                 let status = open_status(&txn, brand, campaign_id)
                     .await?
                     .ok_or(ChangeError::NotFound)?;
@@ -607,7 +606,7 @@ impl CampaignRepo<'_> {
                     .filter(deliverable::Column::Version.eq(version))
                     .exec(&txn)
                     .await?;
-                txn.commit().await?;
+                crate::commit(txn).await?;
                 Ok(result.rows_affected == 1)
             },
         )
@@ -626,7 +625,7 @@ impl CampaignRepo<'_> {
         id: i64,
         expected: Option<i64>,
     ) -> Result<(), ChangeError<std::convert::Infallible>> {
-        let txn = self.db.begin().await?;
+        let txn = crate::begin(self.db).await?;
         if let Some(status) = open_status(&txn, brand, campaign_id).await?
             && status.is_closed()
             && self
@@ -646,7 +645,7 @@ impl CampaignRepo<'_> {
             delete = delete.filter(deliverable::Column::Version.eq(version));
         }
         let deleted = delete.exec(&txn).await?.rows_affected == 1;
-        txn.commit().await?;
+        crate::commit(txn).await?;
         if deleted {
             // It may have been a takeover (reattribution is a no-op unless active).
             crate::attribution::reattribute(self.db, campaign_id, Utc::now()).await?;
@@ -665,13 +664,14 @@ impl CampaignRepo<'_> {
         conversions: &[Conversion],
         now: DateTime<Utc>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
+        let txn = crate::begin(self.db).await?;
         let mut outcomes = Vec::with_capacity(conversions.len());
         for chunk in conversions.chunks(500) {
             let order_ids: Vec<&str> = chunk.iter().map(|c| c.order_id.as_str()).collect();
             let mut stored: HashMap<String, conversion::Model> = conversion::Entity::find()
                 .filter(conversion::Column::BrandId.eq(brand.0))
                 .filter(conversion::Column::OrderId.is_in(order_ids))
-                .all(self.db)
+                .all(&txn)
                 .await?
                 .into_iter()
                 .map(|row| (row.order_id.clone(), row))
@@ -700,7 +700,7 @@ impl CampaignRepo<'_> {
                         conversion::Entity::update_many()
                             .set(columns)
                             .filter(conversion::Column::Id.eq(row.id))
-                            .exec(self.db)
+                            .exec(&txn)
                             .await?;
                         WriteOutcome::Updated
                     }
@@ -710,7 +710,7 @@ impl CampaignRepo<'_> {
                             order_id: Set(item.order_id.clone()),
                             ..columns
                         }
-                        .insert(self.db)
+                        .insert(&txn)
                         .await?;
                         stored.insert(row.order_id.clone(), row);
                         WriteOutcome::Created
@@ -719,6 +719,7 @@ impl CampaignRepo<'_> {
                 outcomes.push(outcome);
             }
         }
+        crate::commit(txn).await?;
         Ok(outcomes)
     }
 
@@ -772,7 +773,7 @@ impl CampaignRepo<'_> {
         if self.get(brand, id).await?.is_none() {
             return Ok(false);
         }
-        campaign_plan::Entity::insert(campaign_plan::ActiveModel {
+        let save = campaign_plan::Entity::insert(campaign_plan::ActiveModel {
             campaign_id: Set(id),
             brand_id: Set(brand.0),
             plan: Set(plan),
@@ -782,8 +783,10 @@ impl CampaignRepo<'_> {
             OnConflict::column(campaign_plan::Column::CampaignId)
                 .update_columns([campaign_plan::Column::Plan, campaign_plan::Column::SavedAt])
                 .to_owned(),
-        )
-        .exec_without_returning(self.db)
+        );
+        crate::bounded(self.db, async |txn| {
+            Ok(save.exec_without_returning(txn).await?)
+        })
         .await?;
         Ok(true)
     }

@@ -9,7 +9,7 @@ use resonance_core::{
 use sea_orm::sea_query::{Alias, Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
 };
 
 use crate::StoreError;
@@ -322,7 +322,7 @@ impl<'a> CreatorRepo<'a> {
         profiles: &[Profile],
         now: DateTime<Utc>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::begin(self.db).await?;
         let keys: Vec<Key> = profiles
             .iter()
             .map(|p| (p.platform, p.handle.clone()))
@@ -417,7 +417,7 @@ impl<'a> CreatorRepo<'a> {
             now,
         )
         .await?;
-        txn.commit().await?;
+        crate::commit(txn).await?;
         Ok(outcomes)
     }
 
@@ -497,7 +497,7 @@ impl<'a> CreatorRepo<'a> {
         snapshots: &[(Platform, Handle, MetricSnapshot)],
         now: DateTime<Utc>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::begin(self.db).await?;
         let keyed: Vec<(Key, MetricSnapshot)> = snapshots
             .iter()
             .map(|(p, h, s)| ((*p, h.clone()), *s))
@@ -558,7 +558,7 @@ impl<'a> CreatorRepo<'a> {
         }
         Self::insert_snapshots(&txn, &ids, &keyed).await?;
         mark_dirty(&txn, changed, now).await?;
-        txn.commit().await?;
+        crate::commit(txn).await?;
         Ok(outcomes)
     }
 

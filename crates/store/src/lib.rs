@@ -14,7 +14,10 @@
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, TransactionTrait,
+};
 use sea_orm_migration::MigratorTrait;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -24,6 +27,7 @@ mod audiences;
 pub mod brands;
 pub mod campaigns;
 pub mod creators;
+pub mod deadline;
 pub mod entity;
 pub mod ingest;
 mod migration;
@@ -70,6 +74,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("invalid database configuration: {0}")]
     Config(String),
+    /// The call this operation served ran out of time (see [`deadline`]); nothing was written.
+    #[error("the call's deadline passed; the transaction was rolled back")]
+    DeadlineExceeded,
 }
 
 impl StoreError {
@@ -78,6 +85,41 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         matches!(self, StoreError::Unavailable(_))
     }
+}
+
+/// Begins a transaction bounded by the current call's deadline, if any (see [`deadline`]).
+pub(crate) async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, StoreError> {
+    let bound = deadline::statement_timeout()?;
+    let txn = db.begin().await?;
+    if let Some(bound) = bound
+        && db.get_database_backend() == DbBackend::Postgres
+    {
+        txn.execute_unprepared(&bound).await?;
+    }
+    Ok(txn)
+}
+
+/// Commits a transaction begun by [`begin`], unless the current call's deadline is (nearly)
+/// up: then it rolls back and fails with [`StoreError::DeadlineExceeded`].
+pub(crate) async fn commit(txn: DatabaseTransaction) -> Result<(), StoreError> {
+    if let Err(late) = deadline::check_commit(deadline::current()) {
+        txn.rollback().await?;
+        return Err(late);
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Runs `write` in one transaction of [`begin`] and [`commit`]: a single-statement write a
+/// call makes, so that it too is bounded by the call's deadline and cannot land after it.
+pub(crate) async fn bounded<T>(
+    db: &DatabaseConnection,
+    write: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let txn = begin(db).await?;
+    let value = write(&txn).await?;
+    commit(txn).await?;
+    Ok(value)
 }
 
 /// How a SQLite result code (extended or primary; the primary code is the low byte) should
@@ -137,6 +179,9 @@ fn classify(error: &DbErr) -> ErrorClass {
 impl From<DbErr> for StoreError {
     fn from(error: DbErr) -> Self {
         match classify(&error) {
+            // A statement PostgreSQL cancelled at the deadline (statement_timeout), or any
+            // transient failure once the call's time is up: the deadline is the cause.
+            ErrorClass::Transient if deadline::passed() => StoreError::DeadlineExceeded,
             ErrorClass::Transient => StoreError::Unavailable(error),
             ErrorClass::Refusal => StoreError::Refused(error),
             ErrorClass::Other => StoreError::Database(error),

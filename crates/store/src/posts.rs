@@ -241,6 +241,9 @@ mod sqlite {
     ) -> Result<Vec<WriteOutcome>, StoreError> {
         let mut connection = pool.acquire().await.map_err(sqlx_error)?;
         let runtime = tokio::runtime::Handle::current();
+        // The blocking thread runs on after the call is dropped: it checks the call's
+        // deadline itself before committing.
+        let deadline = crate::deadline::current();
         tokio::task::spawn_blocking(move || {
             let mut handle = runtime
                 .block_on(connection.lock_handle())
@@ -251,7 +254,7 @@ mod sqlite {
             let mut db =
                 unsafe { rusqlite::Connection::from_handle(handle.as_raw_handle().as_ptr()) }
                     .map_err(error)?;
-            write(&mut db, &inputs, now)
+            write(&mut db, &inputs, now, deadline)
         })
         .await
         .map_err(|e| StoreError::Database(DbErr::Custom(format!("post writer stopped: {e}"))))?
@@ -261,6 +264,7 @@ mod sqlite {
         db: &mut rusqlite::Connection,
         inputs: &[Input],
         now: DateTime<Utc>,
+        deadline: Option<tokio::time::Instant>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
         let now_text = sqlite_time(now);
         // IMMEDIATE: take the write lock first, so that two writers never both read and then
@@ -402,6 +406,8 @@ mod sqlite {
             let found = campaigns.attribute(inputs, &changes);
             attribution::sqlite::store(&txn, &found, now)?;
         }
+        // Dropping the transaction rolls it back.
+        crate::deadline::check_commit(deadline)?;
         txn.commit().map_err(error)?;
         Ok(outcomes)
     }
@@ -455,7 +461,14 @@ mod postgres {
         inputs: Vec<Input>,
         now: DateTime<Utc>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
+        let bound = crate::deadline::statement_timeout()?;
         let mut txn = pool.begin().await.map_err(sqlx_error)?;
+        if let Some(bound) = bound {
+            sqlx::query(sqlx::AssertSqlSafe(bound))
+                .execute(&mut *txn)
+                .await
+                .map_err(sqlx_error)?;
+        }
 
         // Creators, inserted in key order (no deadlock between concurrent batches).
         let mut keys: Vec<&Key> = inputs.iter().map(|input| &input.key).collect();
@@ -658,6 +671,7 @@ mod postgres {
             let found = campaigns.attribute(&inputs, &changes);
             attribution::postgres::store(&mut txn, &found, now).await?;
         }
+        crate::deadline::check_commit(crate::deadline::current())?;
         txn.commit().await.map_err(sqlx_error)?;
         Ok(plan.outcomes)
     }

@@ -221,9 +221,8 @@ impl RosterRepo<'_> {
                     updated_at: Set(now),
                     version: Set(1),
                     ..Default::default()
-                }
-                .insert(self.db)
-                .await?;
+                };
+                let row = crate::bounded(self.db, async |txn| Ok(row.insert(txn).await?)).await?;
                 Ok(roster_from_row(row))
             },
         )
@@ -284,7 +283,7 @@ impl RosterRepo<'_> {
             || self.find_roster(brand, id),
             apply,
             |version, next: Owned<Roster>| async move {
-                let result = roster::Entity::update_many()
+                let update = roster::Entity::update_many()
                     .set(roster::ActiveModel {
                         display_name: Set(next.value.display_name.clone()),
                         description: Set(next.value.description.clone()),
@@ -294,9 +293,9 @@ impl RosterRepo<'_> {
                     })
                     .filter(roster::Column::Id.eq(id))
                     .filter(roster::Column::BrandId.eq(brand.0))
-                    .filter(roster::Column::Version.eq(version))
-                    .exec(self.db)
-                    .await?;
+                    .filter(roster::Column::Version.eq(version));
+                let result =
+                    crate::bounded(self.db, async |txn| Ok(update.exec(txn).await?)).await?;
                 Ok(result.rows_affected == 1)
             },
         )
@@ -317,7 +316,8 @@ impl RosterRepo<'_> {
         if let Some(version) = expected {
             delete = delete.filter(roster::Column::Version.eq(version));
         }
-        if delete.exec(self.db).await?.rows_affected == 1 {
+        let deleted = crate::bounded(self.db, async |txn| Ok(delete.exec(txn).await?)).await?;
+        if deleted.rows_affected == 1 {
             return Ok(());
         }
         Err(not_deleted(self.find_roster(brand, id).await?))
@@ -413,9 +413,8 @@ impl RosterRepo<'_> {
                     updated_at: Set(now),
                     version: Set(1),
                     ..entry_columns(entry)
-                }
-                .insert(self.db)
-                .await?;
+                };
+                let row = crate::bounded(self.db, async |txn| Ok(row.insert(txn).await?)).await?;
                 Ok(Ok(entry_from_row(row)?))
             },
         )
@@ -505,7 +504,7 @@ impl RosterRepo<'_> {
             || self.find_entry(brand, roster_id, entry_id),
             apply,
             |version, next: Owned<RosterEntry>| async move {
-                let result = roster_entry::Entity::update_many()
+                let update = roster_entry::Entity::update_many()
                     .set(roster_entry::ActiveModel {
                         updated_at: Set(next.updated_at),
                         version: Set(next.version),
@@ -513,9 +512,9 @@ impl RosterRepo<'_> {
                     })
                     .filter(roster_entry::Column::Id.eq(entry_id))
                     .filter(roster_entry::Column::BrandId.eq(brand.0))
-                    .filter(roster_entry::Column::Version.eq(version))
-                    .exec(self.db)
-                    .await?;
+                    .filter(roster_entry::Column::Version.eq(version));
+                let result =
+                    crate::bounded(self.db, async |txn| Ok(update.exec(txn).await?)).await?;
                 Ok(result.rows_affected == 1)
             },
         )
@@ -537,7 +536,8 @@ impl RosterRepo<'_> {
         if let Some(version) = expected {
             delete = delete.filter(roster_entry::Column::Version.eq(version));
         }
-        if delete.exec(self.db).await?.rows_affected == 1 {
+        let deleted = crate::bounded(self.db, async |txn| Ok(delete.exec(txn).await?)).await?;
+        if deleted.rows_affected == 1 {
             return Ok(());
         }
         Err(not_deleted(

@@ -13,8 +13,7 @@ use resonance_core::{FollowerProfile, Handle, MetricSnapshot, Platform, Post, Pr
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
-    Value,
+    FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
 };
 
 use crate::StoreError;
@@ -277,7 +276,7 @@ pub struct ScoreRepo<'a> {
 impl ScoreRepo<'_> {
     /// Marks every stored creator as due for rescoring (after a model change); returns how many.
     pub async fn enqueue_all(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::begin(self.db).await?;
         let mut after = 0_i64;
         let mut total = 0_u64;
         loop {
@@ -297,7 +296,7 @@ impl ScoreRepo<'_> {
             mark_dirty(&txn, ids, now).await?;
             after = last;
         }
-        txn.commit().await?;
+        crate::commit(txn).await?;
         Ok(total)
     }
 
@@ -450,7 +449,7 @@ impl ScoreRepo<'_> {
         let mut sorted: Vec<&ScoreRecord> = records.iter().collect();
         sorted.sort_by_key(|r| r.creator_id);
         sorted.dedup_by_key(|r| r.creator_id);
-        let txn = self.db.begin().await?;
+        let txn = crate::begin(self.db).await?;
         // Large blobs: fewer rows per statement than the bind-variable limit alone allows.
         for chunk in sorted.chunks(100) {
             creator_score::Entity::insert_many(chunk.iter().map(|r| creator_score::ActiveModel {
@@ -541,7 +540,7 @@ impl ScoreRepo<'_> {
                 .exec(&txn)
                 .await?;
         }
-        txn.commit().await?;
+        crate::commit(txn).await?;
         Ok(())
     }
 

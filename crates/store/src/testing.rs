@@ -4,7 +4,8 @@
 
 use std::path::PathBuf;
 
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use secrecy::ExposeSecret as _;
 
 use crate::{DatabaseConfig, Store, StoreError};
 
@@ -89,6 +90,28 @@ impl TestDatabase {
         self.backend
     }
 
+    /// Blocks every write to `table` (reads go on) until [`WriteLock::release`], from a
+    /// connection of its own: on SQLite the database's write lock (`BEGIN IMMEDIATE`), on
+    /// PostgreSQL `LOCK TABLE ... IN SHARE MODE`. For tests of calls stuck behind a lock.
+    pub async fn hold_write_lock(&self, table: &str) -> Result<WriteLock, StoreError> {
+        let mut options = ConnectOptions::new(self.config.url.expose_secret().to_owned());
+        options
+            .max_connections(1)
+            .min_connections(1)
+            .sqlx_logging(false);
+        let connection = Database::connect(options).await?;
+        match self.backend {
+            Backend::Sqlite => connection.execute_unprepared("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => {
+                connection.execute_unprepared("BEGIN").await?;
+                connection
+                    .execute_unprepared(&format!("LOCK TABLE {table} IN SHARE MODE"))
+                    .await?
+            }
+        };
+        Ok(WriteLock { connection })
+    }
+
     /// Drops a PostgreSQL test database (a SQLite file goes with its temporary directory).
     pub async fn drop_database(self) -> Result<(), StoreError> {
         if let Some(admin_url) = &self.admin_url {
@@ -101,6 +124,21 @@ impl TestDatabase {
                 .await?;
             admin.close().await?;
         }
+        Ok(())
+    }
+}
+
+/// A write lock held by [`TestDatabase::hold_write_lock`].
+#[derive(Debug)]
+pub struct WriteLock {
+    connection: DatabaseConnection,
+}
+
+impl WriteLock {
+    /// Ends the lock's transaction (writing nothing) and closes its connection.
+    pub async fn release(self) -> Result<(), StoreError> {
+        self.connection.execute_unprepared("ROLLBACK").await?;
+        self.connection.close().await?;
         Ok(())
     }
 }
