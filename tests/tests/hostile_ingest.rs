@@ -54,8 +54,8 @@ fn fixture() -> &'static Fixture {
 fn leaks(text: &str) -> Option<&'static str> {
     let lower = text.to_lowercase();
     [
-        "select ", "insert ", "update ", "sqlite", "postgres", "/tmp", "/root", "panicked",
-        ".rs:", "sqlx", "sea_orm",
+        "select ", "insert ", "update ", "sqlite", "postgres", "/tmp", "/root", "panicked", ".rs:",
+        "sqlx", "sea_orm",
     ]
     .into_iter()
     .find(|leak| lower.contains(leak))
@@ -202,10 +202,12 @@ fn any_record() -> impl Strategy<Value = Record> {
             })
         });
     let audience = (any_account(), prop::collection::vec(any_text(), 0..8)).prop_map(
-        |(account, member_ids)| Kind::Audience(AudienceRecord {
-            account,
-            member_ids,
-        }),
+        |(account, member_ids)| {
+            Kind::Audience(AudienceRecord {
+                account,
+                member_ids,
+            })
+        },
     );
     let conversion = (
         any_text(),
@@ -214,19 +216,21 @@ fn any_record() -> impl Strategy<Value = Record> {
         any_time(),
         prop::option::of((any_text(), any::<i64>(), any::<i32>())),
     )
-        .prop_map(|(order_id, promo_code, tracking_url, occurred_time, revenue)| {
-            Kind::Conversion(ConversionRecord {
-                order_id,
-                promo_code,
-                tracking_url,
-                occurred_time,
-                revenue: revenue.map(|(currency_code, units, nanos)| Money {
-                    currency_code,
-                    units,
-                    nanos,
-                }),
-            })
-        });
+        .prop_map(
+            |(order_id, promo_code, tracking_url, occurred_time, revenue)| {
+                Kind::Conversion(ConversionRecord {
+                    order_id,
+                    promo_code,
+                    tracking_url,
+                    occurred_time,
+                    revenue: revenue.map(|(currency_code, units, nanos)| Money {
+                        currency_code,
+                        units,
+                        nanos,
+                    }),
+                })
+            },
+        );
     prop::option::of(prop_oneof![
         profile, snapshot, post, sample, audience, conversion
     ])

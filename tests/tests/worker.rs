@@ -82,7 +82,22 @@ async fn published_records_are_stored_once_and_bad_lines_dead_lettered() {
     }
 }
 
-async fn consume_on(backend: Backend, url: &str, client: async_nats::Client) {
+/// An application whose worker consumes a stream of its own from NATS at `worker_url`, with
+/// `adjust` applied to the worker's settings; returns it once the worker created the stream.
+struct Consuming {
+    app: TestApp,
+    context: jetstream::Context,
+    stream: String,
+    subject: String,
+    consumer: String,
+}
+
+async fn consuming(
+    backend: Backend,
+    worker_url: &str,
+    client: async_nats::Client,
+    adjust: impl FnOnce(&mut resonance_ingest::WorkerConfig),
+) -> Consuming {
     let id = uuid::Uuid::now_v7().simple().to_string();
     let stream = format!("RESONANCE_TEST_{id}");
     let subject = format!("resonance.test.{id}.records");
@@ -90,11 +105,12 @@ async fn consume_on(backend: Backend, url: &str, client: async_nats::Client) {
     let app = TestApp::spawn_with(backend, |s| {
         let worker = &mut s.ingest.worker;
         worker.enabled = true;
-        worker.url = url.to_owned().into();
+        worker.url = worker_url.to_owned().into();
         worker.stream = stream.clone();
         worker.subjects = vec![subject.clone()];
         worker.consumer = consumer.clone();
         worker.retry_delay = Duration::from_millis(200);
+        adjust(worker);
     })
     .await
     .expect("app starts");
@@ -106,6 +122,23 @@ async fn consume_on(backend: Backend, url: &str, client: async_nats::Client) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    Consuming {
+        app,
+        context,
+        stream,
+        subject,
+        consumer,
+    }
+}
+
+async fn consume_on(backend: Backend, url: &str, client: async_nats::Client) {
+    let Consuming {
+        app,
+        context,
+        stream,
+        subject,
+        consumer,
+    } = consuming(backend, url, client, |_| {}).await;
 
     // Posts before their profile, a bad line among good ones, and a duplicate message.
     let messages = [
@@ -197,30 +230,18 @@ async fn survive_nats_outage(backend: Backend, url: &str, client: async_nats::Cl
     let proxy = TcpProxy::start(url_address(url).expect("NATS address"))
         .await
         .expect("proxy");
-    let id = uuid::Uuid::now_v7().simple().to_string();
-    let stream = format!("RESONANCE_TEST_{id}");
-    let subject = format!("resonance.test.{id}.records");
-    let consumer = "resonance-ingest-outage".to_owned();
-    let app = TestApp::spawn_with(backend, |s| {
-        let worker = &mut s.ingest.worker;
-        worker.enabled = true;
-        worker.url = url_via(url, proxy.addr).expect("url").into();
-        worker.stream = stream.clone();
-        worker.subjects = vec![subject.clone()];
-        worker.consumer = consumer.clone();
-        worker.retry_delay = Duration::from_millis(200);
+    let via_proxy = url_via(url, proxy.addr).expect("url");
+    let Consuming {
+        app,
+        context,
+        stream,
+        subject,
+        consumer,
+    } = consuming(backend, &via_proxy, client, |worker| {
         // A message whose acknowledgement was lost in the cut is redelivered after this.
         worker.ack_wait = Duration::from_secs(2);
     })
-    .await
-    .expect("app starts");
-    let context = jetstream::new(client);
-    for _ in 0..100 {
-        if context.get_stream(&stream).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    .await;
 
     // A profile and 60 posts, one message each; the worker's connection is cut after the
     // 20th and restored after the 40th, while the publisher (connected directly) goes on.

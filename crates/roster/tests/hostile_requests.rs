@@ -143,3 +143,311 @@ proptest! {
         }
     }
 }
+
+mod structured {
+    //! Well-formed campaign requests in the order a client would send them: create a
+    //! campaign, give it a deliverable, update it under any mask, move it to any status, and
+    //! read its report. Values are mostly what a client would send, sometimes anything the wire
+    //! allows, so that about half the campaigns are created and the calls after them reach the
+    //! store and the workflow rules; none may fail INTERNAL or leak.
+
+    use proptest::prelude::*;
+    use resonance_proto::campaign::campaign_service_server::CampaignService as _;
+    use resonance_proto::campaign::deliverable::Kind;
+    use resonance_proto::campaign::*;
+    use resonance_proto::common::{CreatorRef, Money, TimeWindow};
+    use resonance_proto::prost_types::{FieldMask, Timestamp};
+    use resonance_proto::tonic::{Request, Status};
+
+    use super::{clean, fixture};
+
+    fn any_time() -> impl Strategy<Value = Option<Timestamp>> {
+        prop::option::of(prop_oneof![
+            (1_700_000_000_i64..1_900_000_000, 0..1_000_000_000_i32)
+                .prop_map(|(seconds, nanos)| Timestamp { seconds, nanos }),
+            (any::<i64>(), any::<i32>()).prop_map(|(seconds, nanos)| Timestamp { seconds, nanos }),
+        ])
+    }
+
+    fn any_window() -> impl Strategy<Value = Option<TimeWindow>> {
+        prop::option::of(
+            (any_time(), any_time()).prop_map(|(start_time, end_time)| TimeWindow {
+                start_time,
+                end_time,
+            }),
+        )
+    }
+
+    fn any_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            "[a-z0-9_]{1,20}",
+            any::<String>().prop_map(|s| s.chars().take(120).collect()),
+        ]
+    }
+
+    /// Mostly values a client would send, sometimes anything: so that requests get past
+    /// validation often enough to reach the store and the workflow rules.
+    fn enum_value(valid: std::ops::RangeInclusive<i32>) -> impl Strategy<Value = i32> {
+        prop_oneof![8 => valid, 1 => any::<i32>()]
+    }
+
+    fn name_like() -> impl Strategy<Value = String> {
+        prop_oneof![8 => "[A-Za-z][A-Za-z0-9 ]{0,30}", 1 => any_text()]
+    }
+
+    fn tag_like() -> impl Strategy<Value = String> {
+        prop_oneof![8 => "[a-z][a-z0-9]{0,15}", 1 => any_text()]
+    }
+
+    fn sane_window() -> impl Strategy<Value = Option<TimeWindow>> {
+        prop_oneof![
+            8 => (1_760_000_000_i64..1_900_000_000, 1_i64..10_000_000).prop_map(|(start, length)| {
+                Some(TimeWindow {
+                    start_time: Some(Timestamp { seconds: start, nanos: 0 }),
+                    end_time: Some(Timestamp { seconds: start + length, nanos: 0 }),
+                })
+            }),
+            1 => any_window(),
+        ]
+    }
+
+    fn sane_money() -> impl Strategy<Value = Option<Money>> {
+        prop_oneof![
+            8 => (0_i64..10_000_000).prop_map(|units| Some(Money {
+                currency_code: "USD".to_owned(),
+                units,
+                nanos: 0,
+            })),
+            1 => any_money(),
+        ]
+    }
+
+    fn any_money() -> impl Strategy<Value = Option<Money>> {
+        prop::option::of(
+            (
+                prop_oneof![Just("USD".to_owned()), any_text()],
+                any::<i64>(),
+                any::<i32>(),
+            )
+                .prop_map(|(currency_code, units, nanos)| Money {
+                    currency_code,
+                    units,
+                    nanos,
+                }),
+        )
+    }
+
+    fn any_campaign() -> impl Strategy<Value = Campaign> {
+        (
+            name_like(),
+            enum_value(1..=3),
+            sane_money(),
+            sane_window(),
+            prop::collection::vec(prop_oneof![4 => Just("food".to_owned()), 1 => any_text()], 0..2),
+            prop::collection::vec(enum_value(1..=7), 0..3),
+            prop::collection::vec(tag_like(), 0..3),
+            prop::collection::vec(tag_like(), 0..3),
+            prop::collection::vec(tag_like(), 0..3),
+            prop_oneof![6 => Just(String::new()), 1 => Just("rosters/1".to_owned()), 1 => any_text()],
+        )
+            .prop_map(
+                |(
+                    display_name,
+                    goal,
+                    budget,
+                    window,
+                    niches,
+                    platforms,
+                    hashtags,
+                    mentions,
+                    promo_codes,
+                    roster,
+                )| Campaign {
+                    display_name,
+                    goal,
+                    budget,
+                    window,
+                    niches,
+                    platforms,
+                    hashtags,
+                    mentions,
+                    promo_codes,
+                    roster,
+                    ..Default::default()
+                },
+            )
+    }
+
+    fn any_creator() -> impl Strategy<Value = Option<CreatorRef>> {
+        prop::option::weighted(
+            0.9,
+            (
+                enum_value(1..=7),
+                prop_oneof![8 => "[a-z][a-z0-9._]{2,20}", 1 => any_text()],
+            )
+                .prop_map(|(platform, handle)| CreatorRef { platform, handle }),
+        )
+    }
+
+    fn any_deliverable() -> impl Strategy<Value = Deliverable> {
+        let creator = any_creator();
+        let kind = prop::option::weighted(
+            0.9,
+            prop_oneof![
+                (any_creator(), sane_window())
+                    .prop_map(|(account, window)| Kind::Takeover(Takeover { account, window })),
+                (
+                    name_like(),
+                    prop_oneof![4 => 1..100_i32, 1 => any::<i32>()],
+                    enum_value(0..=4),
+                    any::<bool>()
+                )
+                    .prop_map(|(product, quantity, shipment_status, posted)| {
+                        Kind::ProductSeeding(ProductSeeding {
+                            product,
+                            quantity,
+                            shipment_status,
+                            posted,
+                        })
+                    }),
+                (enum_value(0..=4), any_time(), enum_value(0..=4), any_text()).prop_map(
+                    |(format, due_time, review_status, content_url)| Kind::SponsoredContent(
+                        SponsoredContent {
+                            format,
+                            due_time,
+                            review_status,
+                            content_url,
+                        }
+                    )
+                ),
+            ],
+        );
+        (
+            creator,
+            kind,
+            sane_money(),
+            enum_value(0..=3),
+            tag_like(),
+            any_text(),
+        )
+            .prop_map(
+                |(creator, kind, fee, payment_status, promo_code, tracking_url)| Deliverable {
+                    creator,
+                    kind,
+                    fee,
+                    payment_status,
+                    promo_code,
+                    tracking_url,
+                    ..Default::default()
+                },
+            )
+    }
+
+    fn any_mask() -> impl Strategy<Value = Option<FieldMask>> {
+        prop::option::of(
+            prop::collection::vec(
+                prop_oneof![
+                    Just("display_name".to_owned()),
+                    Just("budget".to_owned()),
+                    Just("window".to_owned()),
+                    Just("hashtags".to_owned()),
+                    Just("promo_codes".to_owned()),
+                    Just("goal".to_owned()),
+                    Just("status".to_owned()),
+                    any_text(),
+                ],
+                0..4,
+            )
+            .prop_map(|paths| FieldMask { paths }),
+        )
+    }
+
+    fn as_brand<T>(message: T) -> Request<T> {
+        let mut request = Request::new(message);
+        request.extensions_mut().insert(fixture().brand);
+        request
+    }
+
+    proptest! {
+        #[test]
+        fn a_campaign_lifecycle_with_any_values_is_handled_without_panicking(
+            campaign in any_campaign(),
+            deliverable in any_deliverable(),
+            update in any_campaign(),
+            mask in any_mask(),
+            status in enum_value(1..=5),
+        ) {
+            let f = fixture();
+            let outcomes = f.runtime.block_on(async {
+                let mut outcomes: Vec<(&str, Result<(), Status>)> = Vec::new();
+                let created = f
+                    .campaigns
+                    .create_campaign(as_brand(CreateCampaignRequest {
+                        campaign: Some(campaign),
+                        request_id: String::new(),
+                    }))
+                    .await
+                    .map(|r| r.into_inner().campaign.unwrap_or_default());
+                let name = match &created {
+                    Ok(campaign) => campaign.name.clone(),
+                    Err(_) => "campaigns/1".to_owned(),
+                };
+                outcomes.push(("create_campaign", created.map(drop)));
+                let parent = name.clone();
+                outcomes.push((
+                    "create_deliverable",
+                    f.campaigns
+                        .create_deliverable(as_brand(CreateDeliverableRequest {
+                            parent,
+                            deliverable: Some(deliverable),
+                            request_id: String::new(),
+                        }))
+                        .await
+                        .map(drop),
+                ));
+                outcomes.push((
+                    "update_campaign",
+                    f.campaigns
+                        .update_campaign(as_brand(UpdateCampaignRequest {
+                            campaign: Some(Campaign {
+                                name: name.clone(),
+                                ..update
+                            }),
+                            update_mask: mask,
+                        }))
+                        .await
+                        .map(drop),
+                ));
+                outcomes.push((
+                    "transition_campaign",
+                    f.campaigns
+                        .transition_campaign(as_brand(TransitionCampaignRequest {
+                            name: name.clone(),
+                            status,
+                            etag: String::new(),
+                        }))
+                        .await
+                        .map(drop),
+                ));
+                outcomes.push((
+                    "get_campaign_report",
+                    f.campaigns
+                        .get_campaign_report(as_brand(GetCampaignReportRequest { campaign: name }))
+                        .await
+                        .map(drop),
+                ));
+                outcomes
+            });
+            for (method, outcome) in &outcomes {
+                if let Err(status) = outcome {
+                    prop_assert!(
+                        status.code() != resonance_proto::tonic::Code::Internal,
+                        "{method}: {status:?}"
+                    );
+                    clean(method, status)?;
+                }
+            }
+        }
+    }
+}
