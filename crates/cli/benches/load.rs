@@ -127,17 +127,7 @@ async fn start_platform(max_concurrent_calls: usize) -> Running {
         .expect("brand");
     let (trigger, shutdown) = shutdown_channel();
     let running = tokio::spawn(app.run_until_stopped(shutdown));
-    let platform = Running {
-        scoring,
-        roster,
-        ingest,
-        key: key.secret,
-        roster_name: String::new(),
-        trigger,
-        running,
-        _dir: dir,
-    };
-    let mut client = RosterServiceClient::new(keyed(&platform, roster).await);
+    let mut client = RosterServiceClient::new(keyed(&key.secret, roster).await);
     let created = client
         .create_roster(CreateRosterRequest {
             roster: Some(Roster {
@@ -152,8 +142,14 @@ async fn start_platform(max_concurrent_calls: usize) -> Running {
         .roster
         .expect("roster");
     Running {
+        scoring,
+        roster,
+        ingest,
+        key: key.secret,
         roster_name: created.name,
-        ..platform
+        trigger,
+        running,
+        _dir: dir,
     }
 }
 
@@ -166,8 +162,8 @@ async fn channel(addr: SocketAddr) -> Channel {
         .expect("connect")
 }
 
-async fn keyed(platform: &Running, addr: SocketAddr) -> Keyed {
-    let value = format!("Bearer {}", platform.key).parse().expect("key");
+async fn keyed(key: &str, addr: SocketAddr) -> Keyed {
+    let value = format!("Bearer {key}").parse().expect("key");
     InterceptedService::new(channel(addr).await, WithKey(value))
 }
 
@@ -232,14 +228,14 @@ async fn target(name: &str, platform: &Running, baseline: SocketAddr) -> Call {
             })
         }
         "scoring.ScoreAccount" => {
-            let client = ScoringServiceClient::new(keyed(platform, platform.scoring).await);
+            let client = ScoringServiceClient::new(keyed(&platform.key, platform.scoring).await);
             Arc::new(move |n| {
                 let mut client = client.clone();
                 async move { client.score_account(score_request(n % 100)).await.map(drop) }.boxed()
             })
         }
         "roster.GetRoster" => {
-            let client = RosterServiceClient::new(keyed(platform, platform.roster).await);
+            let client = RosterServiceClient::new(keyed(&platform.key, platform.roster).await);
             let name = platform.roster_name.clone();
             Arc::new(move |_| {
                 let mut client = client.clone();
@@ -248,7 +244,7 @@ async fn target(name: &str, platform: &Running, baseline: SocketAddr) -> Call {
             })
         }
         "roster.CreateRoster" => {
-            let client = RosterServiceClient::new(keyed(platform, platform.roster).await);
+            let client = RosterServiceClient::new(keyed(&platform.key, platform.roster).await);
             let run = uuid::Uuid::now_v7().simple().to_string();
             Arc::new(move |n| {
                 let mut client = client.clone();
@@ -263,7 +259,7 @@ async fn target(name: &str, platform: &Running, baseline: SocketAddr) -> Call {
             })
         }
         "ingest.ListIngestJobs" => {
-            let client = IngestServiceClient::new(keyed(platform, platform.ingest).await);
+            let client = IngestServiceClient::new(keyed(&platform.key, platform.ingest).await);
             Arc::new(move |_| {
                 let mut client = client.clone();
                 async move {

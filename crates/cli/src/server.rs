@@ -65,28 +65,20 @@ pub async fn watch_database(
             () = &mut stop => return,
             _ = ticks.tick() => {}
         }
-        let answered = match tokio::time::timeout(interval, store.ping()).await {
-            Ok(Ok(())) => true,
-            Ok(Err(error)) => {
-                if *state.borrow() {
+        let failure = match tokio::time::timeout(interval, store.ping()).await {
+            Ok(Ok(())) => None,
+            Ok(Err(error)) => Some(error.to_string()),
+            Err(_) => Some(format!("no answer within {interval:?}")),
+        };
+        let answered = failure.is_none();
+        if state.send_if_modified(|up| std::mem::replace(up, answered) != answered) {
+            match failure {
+                Some(error) => {
                     tracing::warn!(%error, "the database does not answer: services are NOT_SERVING");
                 }
-                false
+                None => tracing::info!("the database answers again: services are SERVING"),
             }
-            Err(_) => {
-                if *state.borrow() {
-                    tracing::warn!(
-                        ?interval,
-                        "the database did not answer in time: services are NOT_SERVING"
-                    );
-                }
-                false
-            }
-        };
-        if answered && !*state.borrow() {
-            tracing::info!("the database answers again: services are SERVING");
         }
-        state.send_if_modified(|up| std::mem::replace(up, answered) != answered);
     }
 }
 

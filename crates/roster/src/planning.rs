@@ -17,7 +17,6 @@ use resonance_proto::campaign::{self as pb, plan_campaign_request::Candidates, p
 use resonance_proto::convert;
 use resonance_proto::prost::Message as _;
 use resonance_proto::tonic::Request;
-use resonance_proto::tonic::metadata::MetadataMap;
 use resonance_store::{BrandId, NO_LIMIT, ScoreRecord, SearchQuery, SearchSort};
 
 use crate::campaigns::{CampaignApi, goal_of, goal_to_proto};
@@ -37,26 +36,12 @@ struct Pool {
     notes: Vec<String>,
 }
 
-/// The deadline the caller set in `grpc-timeout`, capped at `limit`.
-fn deadline_of(metadata: &MetadataMap, limit: Duration) -> Instant {
-    let limit = metadata
-        .get("grpc-timeout")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| {
-            let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
-            let amount: u64 = digits.parse().ok()?;
-            Some(match unit {
-                "H" => Duration::from_secs(amount.saturating_mul(3_600)),
-                "M" => Duration::from_secs(amount.saturating_mul(60)),
-                "S" => Duration::from_secs(amount),
-                "m" => Duration::from_millis(amount),
-                "u" => Duration::from_micros(amount),
-                "n" => Duration::from_nanos(amount),
-                _ => return None,
-            })
-        })
-        .map_or(limit, |timeout| timeout.min(limit));
-    Instant::now() + limit
+/// The call's deadline, which the server set from the caller's `grpc-timeout` and its own
+/// request timeout (`resonance_store::deadline`), capped at `limit`; `limit` from now when the
+/// handler runs outside a server (tests calling it directly).
+fn deadline_of_call(limit: Duration) -> Instant {
+    let capped = Instant::now() + limit;
+    resonance_store::deadline::current().map_or(capped, |deadline| deadline.into_std().min(capped))
 }
 
 fn constraints(value: Option<&pb::PlanConstraints>) -> Result<Constraints, ValidationError> {
@@ -387,7 +372,7 @@ impl CampaignApi {
         request: Request<pb::PlanCampaignRequest>,
     ) -> Result<pb::PlanCampaignResponse, ApiError> {
         let brand = brand_of(&request)?;
-        let deadline = deadline_of(request.metadata(), self.plan_time_limit);
+        let deadline = deadline_of_call(self.plan_time_limit);
         let request = request.into_inner();
         let [id] = parse_name(&request.campaign, "campaign", ["campaigns"])?;
         let campaign = self.campaign(brand, id).await?;
@@ -571,24 +556,22 @@ impl CampaignApi {
 
 #[cfg(test)]
 mod tests {
-    use resonance_proto::tonic::metadata::MetadataValue;
-
     use super::*;
 
-    #[test]
-    fn deadlines_come_from_grpc_timeout_and_are_capped() {
+    #[tokio::test]
+    async fn plans_stop_at_the_calls_deadline_capped_at_the_limit() {
         const LIMIT: Duration = Duration::from_secs(30);
-        let mut metadata = MetadataMap::new();
         let before = Instant::now();
-        metadata.insert("grpc-timeout", MetadataValue::from_static("250m"));
-        let deadline = deadline_of(&metadata, LIMIT);
-        assert!(deadline >= before + Duration::from_millis(250));
-        assert!(deadline <= Instant::now() + Duration::from_millis(250));
-        metadata.insert("grpc-timeout", MetadataValue::from_static("5H"));
-        let capped = deadline_of(&metadata, LIMIT);
-        assert!(capped >= before + LIMIT && capped <= Instant::now() + LIMIT);
-        metadata.insert("grpc-timeout", MetadataValue::from_static("junk"));
-        assert!(deadline_of(&metadata, LIMIT) <= Instant::now() + LIMIT);
+        let unscoped = deadline_of_call(LIMIT);
+        assert!(unscoped >= before + LIMIT && unscoped <= Instant::now() + LIMIT);
+        let soon = tokio::time::Instant::now() + Duration::from_millis(250);
+        let scoped =
+            resonance_store::deadline::scope(soon, async { deadline_of_call(LIMIT) }).await;
+        assert_eq!(scoped, soon.into_std());
+        let late = tokio::time::Instant::now() + Duration::from_secs(3_600);
+        let capped =
+            resonance_store::deadline::scope(late, async { deadline_of_call(LIMIT) }).await;
+        assert!(capped <= Instant::now() + LIMIT);
     }
 
     #[test]
