@@ -95,6 +95,7 @@ struct Running {
     scoring: SocketAddr,
     roster: SocketAddr,
     ingest: SocketAddr,
+    metrics: SocketAddr,
     key: String,
     roster_name: String,
     trigger: ShutdownTrigger,
@@ -119,6 +120,7 @@ async fn start_platform(max_concurrent_calls: usize) -> Running {
         .expect("platform starts");
     let address = |name| app.addr(name).expect("server bound");
     let (scoring, roster, ingest) = (address("scoring"), address("roster"), address("ingest"));
+    let metrics = address("metrics");
     let (_brand, key) = app
         .store()
         .brands()
@@ -145,6 +147,7 @@ async fn start_platform(max_concurrent_calls: usize) -> Running {
         scoring,
         roster,
         ingest,
+        metrics,
         key: key.secret,
         roster_name: created.name,
         trigger,
@@ -333,6 +336,64 @@ async fn drive(call: &Call, concurrency: usize, seconds: f64) -> Level {
     total
 }
 
+/// The server's own latency histogram of one method and status code, from its `/metrics`:
+/// (bucket upper bound in seconds, cumulative count) in bucket order.
+async fn server_histogram(metrics: SocketAddr, method: &str, code: &str) -> Vec<(f64, u64)> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(metrics)
+        .await
+        .expect("metrics port answers");
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: load\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("request sent");
+    let mut text = String::new();
+    stream
+        .read_to_string(&mut text)
+        .await
+        .expect("metrics read");
+    let (code, method) = (format!("code=\"{code}\""), format!("method=\"{method}\""));
+    text.lines()
+        .filter_map(|line| line.strip_prefix("resonance_grpc_request_duration_seconds_bucket{"))
+        .filter(|line| line.contains(code.as_str()) && line.contains(method.as_str()))
+        .filter_map(|line| {
+            let (_, bound) = line.split_once("le=\"")?;
+            let (bound, _) = bound.split_once('"')?;
+            let count = line.rsplit(' ').next()?.parse().ok()?;
+            let bound = if bound == "+Inf" {
+                f64::INFINITY
+            } else {
+                bound.parse().ok()?
+            };
+            Some((bound, count))
+        })
+        .collect()
+}
+
+/// The bucket bound under which a fraction `p` of the calls between two scrapes fell, as
+/// "<= x ms" (a histogram knows no finer), or "-" when there were none.
+fn server_quantile(before: &[(f64, u64)], after: &[(f64, u64)], p: f64) -> String {
+    let count_before = |bound: f64| {
+        before
+            .iter()
+            .find(|(b, _)| *b == bound)
+            .map_or(0, |(_, c)| *c)
+    };
+    let deltas: Vec<(f64, u64)> = after
+        .iter()
+        .map(|&(bound, count)| (bound, count - count_before(bound)))
+        .collect();
+    let total = deltas.last().map_or(0, |(_, c)| *c);
+    if total == 0 {
+        return "-".to_owned();
+    }
+    let rank = (total as f64 * p).ceil() as u64;
+    match deltas.iter().find(|(_, c)| *c >= rank) {
+        Some((bound, _)) if bound.is_finite() => format!("<= {:.2}", bound * 1_000.0),
+        _ => "> 26 s".to_owned(),
+    }
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1_000.0)
 }
@@ -427,9 +488,14 @@ async fn run(options: Options) {
         "\n## Overload: scoring.ScoreAccount, server.max_concurrent_calls = {capacity} (the capacity found)\n"
     );
     println!(
-        "| phase | concurrency | accepted/s | accepted p50 ms | accepted p99 ms | refused | refused p50 ms | refused p99 ms | failed | RSS MB |"
+        "Latency as the clients saw it, then as the server measured it (its own histogram, from \
+         the first byte of the call to its answer, in buckets).\n"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| phase | concurrency | accepted/s | accepted p50 ms | accepted p99 ms | refused | refused p50 ms | refused p99 ms | failed | RSS MB | server: accepted p99 ms | server: refused p50 ms | server: refused p99 ms |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let method = "resonance.scoring.v1.ScoringService/ScoreAccount";
     for (phase, concurrency) in [
         ("at capacity", capacity),
         ("twice capacity", capacity * 2),
@@ -441,9 +507,13 @@ async fn run(options: Options) {
         } else {
             options.seconds
         };
+        let ok = server_histogram(platform.metrics, method, "Ok").await;
+        let refused = server_histogram(platform.metrics, method, "ResourceExhausted").await;
         let level = drive(&call, concurrency, seconds).await;
+        let ok_after = server_histogram(platform.metrics, method, "Ok").await;
+        let refused_after = server_histogram(platform.metrics, method, "ResourceExhausted").await;
         println!(
-            "| {phase} | {concurrency} | {:.0} | {} | {} | {} | {} | {} | {} | {:.0} |",
+            "| {phase} | {concurrency} | {:.0} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {} | {} |",
             level.accepted.len() as f64 / level.elapsed.as_secs_f64(),
             ms(percentile(&level.accepted, 0.5)),
             ms(percentile(&level.accepted, 0.99)),
@@ -452,6 +522,9 @@ async fn run(options: Options) {
             ms(percentile(&level.refused, 0.99)),
             level.failed.len(),
             rss_mb(),
+            server_quantile(&ok, &ok_after, 0.99),
+            server_quantile(&refused, &refused_after, 0.5),
+            server_quantile(&refused, &refused_after, 0.99),
         );
     }
     platform.trigger.trigger();

@@ -69,6 +69,36 @@ fn fixture() -> &'static Fixture {
             .runtime
             .block_on(fixture.rosters.create_roster(roster))
             .expect("roster");
+        let mut campaign = Request::new(CreateCampaignRequest {
+            campaign: Some(Campaign {
+                display_name: "Spring launch".to_owned(),
+                goal: CampaignGoal::Awareness as i32,
+                budget: Some(resonance_proto::common::Money {
+                    currency_code: "USD".to_owned(),
+                    units: 50_000,
+                    nanos: 0,
+                }),
+                window: Some(resonance_proto::common::TimeWindow {
+                    start_time: Some(resonance_proto::prost_types::Timestamp {
+                        seconds: 1_790_000_000,
+                        nanos: 0,
+                    }),
+                    end_time: Some(resonance_proto::prost_types::Timestamp {
+                        seconds: 1_792_000_000,
+                        nanos: 0,
+                    }),
+                }),
+                niches: vec!["food".to_owned()],
+                hashtags: vec!["springlaunch".to_owned()],
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        campaign.extensions_mut().insert(fixture.brand);
+        fixture
+            .runtime
+            .block_on(fixture.campaigns.create_campaign(campaign))
+            .expect("campaign");
         fixture
     })
 }
@@ -145,11 +175,13 @@ proptest! {
 }
 
 mod structured {
-    //! Well-formed campaign requests in the order a client would send them: create a
-    //! campaign, give it a deliverable, update it under any mask, move it to any status, and
-    //! read its report. Values are mostly what a client would send, sometimes anything the wire
-    //! allows, so that about half the campaigns are created and the calls after them reach the
-    //! store and the workflow rules; none may fail INTERNAL or leak.
+    //! Well-formed requests in the order a client would send them. Campaigns: create one,
+    //! give it a deliverable, update it under any mask, move it to any status, and read its
+    //! report. Rosters: create one, add an entry, update both under any mask and etag, list,
+    //! read and delete. Plans: any candidates (explicit, with any audience, a roster, or a
+    //! filter), goal, budget and constraints. Values are mostly what a client would send,
+    //! sometimes anything the wire allows, so that about half the creates succeed and the calls
+    //! after them reach the store and the workflow rules; none may fail INTERNAL or leak.
 
     use proptest::prelude::*;
     use resonance_proto::campaign::campaign_service_server::CampaignService as _;
@@ -157,6 +189,12 @@ mod structured {
     use resonance_proto::campaign::*;
     use resonance_proto::common::{CreatorRef, Money, TimeWindow};
     use resonance_proto::prost_types::{FieldMask, Timestamp};
+    use resonance_proto::roster::roster_service_server::RosterService as _;
+    use resonance_proto::roster::{
+        CreateRosterEntryRequest, CreateRosterRequest, DeleteRosterEntryRequest,
+        DeleteRosterRequest, GetRosterEntryRequest, ListRosterEntriesRequest, Rate, Roster,
+        RosterEntry, UpdateRosterEntryRequest, UpdateRosterRequest,
+    };
     use resonance_proto::tonic::{Request, Status};
 
     use super::{clean, fixture};
@@ -363,6 +401,172 @@ mod structured {
         )
     }
 
+    fn any_entry() -> impl Strategy<Value = RosterEntry> {
+        (
+            any_creator(),
+            prop_oneof![6 => Just(String::new()), 1 => any_text()],
+            enum_value(0..=6),
+            any_text(),
+            prop::collection::vec(
+                (
+                    prop_oneof![4 => Just("post".to_owned()), 1 => any_text()],
+                    sane_money(),
+                )
+                    .prop_map(|(deliverable, price)| Rate { deliverable, price }),
+                0..3,
+            ),
+        )
+            .prop_map(
+                |(creator, creator_name, status, notes, rates)| RosterEntry {
+                    creator,
+                    creator_name,
+                    status,
+                    notes,
+                    rates,
+                    ..Default::default()
+                },
+            )
+    }
+
+    fn any_entry_mask() -> impl Strategy<Value = Option<FieldMask>> {
+        prop::option::of(
+            prop::collection::vec(
+                prop_oneof![
+                    Just("status".to_owned()),
+                    Just("notes".to_owned()),
+                    Just("rates".to_owned()),
+                    Just("creator".to_owned()),
+                    Just("display_name".to_owned()),
+                    Just("description".to_owned()),
+                    any_text(),
+                ],
+                0..4,
+            )
+            .prop_map(|paths| FieldMask { paths }),
+        )
+    }
+
+    /// An etag: none, a plausible stale one, or anything.
+    fn any_etag() -> impl Strategy<Value = String> {
+        prop_oneof![4 => Just(String::new()), 1 => "W/\"[0-9a-f]{1,16}\"", 1 => any_text()]
+    }
+
+    fn any_candidate() -> impl Strategy<Value = PlanCandidate> {
+        use plan_candidate::Audience;
+        (
+            prop_oneof![4 => "[a-z]{1,8}", 1 => any_text()],
+            any_creator(),
+            sane_money(),
+            prop_oneof![
+                4 => 0.0..100_000.0_f64,
+                1 => any::<f64>(),
+            ],
+            enum_value(0..=4),
+            prop::collection::vec(
+                prop_oneof![4 => Just("food".to_owned()), 1 => any_text()],
+                0..2,
+            ),
+            prop_oneof![4 => 1_000_i64..5_000_000, 1 => any::<i64>()],
+            prop::option::of(prop_oneof![
+                prop::collection::vec(prop_oneof![4 => 0..2_000_u64, 1 => any::<u64>()], 0..200)
+                    .prop_map(|member_ids| Audience::Members(AudienceMembers { member_ids })),
+                prop::collection::vec(any::<u8>(), 0..64).prop_map(Audience::Sketch),
+            ]),
+        )
+            .prop_map(
+                |(id, creator, cost, expected_engagements, tier, niches, followers, audience)| {
+                    PlanCandidate {
+                        id,
+                        creator,
+                        cost,
+                        expected_engagements,
+                        tier,
+                        niches,
+                        followers,
+                        audience,
+                    }
+                },
+            )
+    }
+
+    fn any_constraints() -> impl Strategy<Value = Option<PlanConstraints>> {
+        let small = || prop_oneof![6 => 0..10_i32, 1 => any::<i32>()];
+        prop::option::of(
+            (
+                small(),
+                small(),
+                prop_oneof![4 => 0.0..1.0_f64, 1 => any::<f64>()],
+                prop::collection::vec(
+                    (
+                        prop::option::of(prop_oneof![
+                            tag_like().prop_map(quota::Key::Niche),
+                            enum_value(1..=7).prop_map(quota::Key::Platform),
+                        ]),
+                        small(),
+                        small(),
+                    )
+                        .prop_map(|(key, min_creators, max_creators)| Quota {
+                            key,
+                            min_creators,
+                            max_creators,
+                        }),
+                    0..3,
+                ),
+                prop::option::of(small()),
+                prop::collection::vec("[a-z]{1,8}", 0..2),
+                prop::collection::vec("[a-z]{1,8}", 0..2),
+            )
+                .prop_map(
+                    |(
+                        min_creators,
+                        max_creators,
+                        max_budget_share_per_creator,
+                        quotas,
+                        max_celebrities,
+                        required,
+                        excluded,
+                    )| PlanConstraints {
+                        min_creators,
+                        max_creators,
+                        max_budget_share_per_creator,
+                        quotas,
+                        max_celebrities,
+                        required,
+                        excluded,
+                    },
+                ),
+        )
+    }
+
+    fn any_candidates() -> impl Strategy<Value = Option<plan_campaign_request::Candidates>> {
+        use plan_campaign_request::Candidates;
+        prop::option::weighted(
+            0.95,
+            prop_oneof![
+                6 => prop::collection::vec(any_candidate(), 0..12)
+                    .prop_map(|candidates| Candidates::Explicit(CandidateList { candidates })),
+                1 => prop_oneof![3 => Just("rosters/1".to_owned()), 1 => any_text()]
+                    .prop_map(Candidates::Roster),
+                1 => (
+                    prop::collection::vec(enum_value(1..=7), 0..2),
+                    prop::collection::vec(tag_like(), 0..2),
+                    prop::collection::vec(enum_value(1..=4), 0..2),
+                    prop_oneof![4 => 0.0..1.0_f64, 1 => any::<f64>()],
+                    prop_oneof![4 => 0..50_i32, 1 => any::<i32>()],
+                )
+                    .prop_map(|(platforms, niches, tiers, min_authenticity, max_candidates)| {
+                        Candidates::Filter(CandidateFilter {
+                            platforms,
+                            niches,
+                            tiers,
+                            min_authenticity,
+                            max_candidates,
+                        })
+                    }),
+            ],
+        )
+    }
+
     fn as_brand<T>(message: T) -> Request<T> {
         let mut request = Request::new(message);
         request.extensions_mut().insert(fixture().brand);
@@ -439,15 +643,163 @@ mod structured {
                 ));
                 outcomes
             });
-            for (method, outcome) in &outcomes {
-                if let Err(status) = outcome {
-                    prop_assert!(
-                        status.code() != resonance_proto::tonic::Code::Internal,
-                        "{method}: {status:?}"
-                    );
-                    clean(method, status)?;
+            answered_cleanly(&outcomes)?;
+        }
+
+        #[test]
+        fn a_roster_lifecycle_with_any_values_is_handled_without_panicking(
+            roster in (name_like(), any_text()),
+            entry in any_entry(),
+            update in any_entry(),
+            mask in any_entry_mask(),
+            roster_mask in any_entry_mask(),
+            etag in any_etag(),
+            page in (prop_oneof![4 => 0..50_i32, 1 => any::<i32>()], any_text(), any_text()),
+        ) {
+            let f = fixture();
+            let outcomes = f.runtime.block_on(async {
+                let mut outcomes: Vec<(&str, Result<(), Status>)> = Vec::new();
+                let created = f
+                    .rosters
+                    .create_roster(as_brand(CreateRosterRequest {
+                        roster: Some(Roster {
+                            display_name: roster.0,
+                            description: roster.1,
+                            ..Default::default()
+                        }),
+                        request_id: String::new(),
+                    }))
+                    .await
+                    .map(|r| r.into_inner().roster.unwrap_or_default());
+                let parent = match &created {
+                    Ok(roster) => roster.name.clone(),
+                    Err(_) => "rosters/1".to_owned(),
+                };
+                outcomes.push(("create_roster", created.map(drop)));
+                let added = f
+                    .rosters
+                    .create_roster_entry(as_brand(CreateRosterEntryRequest {
+                        parent: parent.clone(),
+                        entry: Some(entry),
+                        request_id: String::new(),
+                    }))
+                    .await
+                    .map(|r| r.into_inner().entry.unwrap_or_default());
+                let name = match &added {
+                    Ok(entry) => entry.name.clone(),
+                    Err(_) => format!("{parent}/entries/1"),
+                };
+                outcomes.push(("create_roster_entry", added.map(drop)));
+                outcomes.push((
+                    "update_roster_entry",
+                    f.rosters
+                        .update_roster_entry(as_brand(UpdateRosterEntryRequest {
+                            entry: Some(RosterEntry {
+                                name: name.clone(),
+                                etag: etag.clone(),
+                                ..update
+                            }),
+                            update_mask: mask,
+                        }))
+                        .await
+                        .map(drop),
+                ));
+                outcomes.push((
+                    "update_roster",
+                    f.rosters
+                        .update_roster(as_brand(UpdateRosterRequest {
+                            roster: Some(Roster {
+                                name: parent.clone(),
+                                display_name: page.1.clone(),
+                                etag: etag.clone(),
+                                ..Default::default()
+                            }),
+                            update_mask: roster_mask,
+                        }))
+                        .await
+                        .map(drop),
+                ));
+                outcomes.push((
+                    "list_roster_entries",
+                    f.rosters
+                        .list_roster_entries(as_brand(ListRosterEntriesRequest {
+                            parent: parent.clone(),
+                            page_size: page.0,
+                            page_token: page.2.clone(),
+                            ..Default::default()
+                        }))
+                        .await
+                        .map(drop),
+                ));
+                outcomes.push((
+                    "get_roster_entry",
+                    f.rosters
+                        .get_roster_entry(as_brand(GetRosterEntryRequest { name: name.clone() }))
+                        .await
+                        .map(drop),
+                ));
+                outcomes.push((
+                    "delete_roster_entry",
+                    f.rosters
+                        .delete_roster_entry(as_brand(DeleteRosterEntryRequest {
+                            name,
+                            etag: etag.clone(),
+                        }))
+                        .await
+                        .map(drop),
+                ));
+                // Leave the fixture's roster 1 for the other cases.
+                if parent != "rosters/1" {
+                    outcomes.push((
+                        "delete_roster",
+                        f.rosters
+                            .delete_roster(as_brand(DeleteRosterRequest { name: parent, etag }))
+                            .await
+                            .map(drop),
+                    ));
                 }
+                outcomes
+            });
+            answered_cleanly(&outcomes)?;
+        }
+
+        #[test]
+        fn a_plan_with_any_candidates_and_constraints_is_handled_without_panicking(
+            campaign in prop_oneof![4 => Just("campaigns/1".to_owned()), 1 => any_text()],
+            candidates in any_candidates(),
+            goal in enum_value(0..=3),
+            budget in sane_money(),
+            constraints in any_constraints(),
+            save in any::<bool>(),
+            deliverable in prop_oneof![4 => Just(String::new()), 1 => any_text()],
+        ) {
+            let f = fixture();
+            let outcome = f.runtime.block_on(f.campaigns.plan_campaign(as_brand(
+                PlanCampaignRequest {
+                    campaign,
+                    candidates,
+                    goal,
+                    budget,
+                    constraints,
+                    save,
+                    deliverable,
+                },
+            )));
+            answered_cleanly(&[("plan_campaign", outcome.map(drop))])?;
+        }
+    }
+
+    /// No call failed INTERNAL (a bug, not a bad request), and no refusal leaks internals.
+    fn answered_cleanly(outcomes: &[(&str, Result<(), Status>)]) -> Result<(), TestCaseError> {
+        for (method, outcome) in outcomes {
+            if let Err(status) = outcome {
+                prop_assert!(
+                    status.code() != resonance_proto::tonic::Code::Internal,
+                    "{method}: {status:?}"
+                );
+                clean(method, status)?;
             }
         }
+        Ok(())
     }
 }
