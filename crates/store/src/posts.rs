@@ -470,45 +470,36 @@ mod postgres {
                 .map_err(sqlx_error)?;
         }
 
-        // Creators, inserted in key order (no deadlock between concurrent batches).
+        // Creators: those not stored yet are inserted, in key order (no deadlock between
+        // concurrent batches). Usually all of a batch's creators exist, and one read finds them.
         let mut keys: Vec<&Key> = inputs.iter().map(|input| &input.key).collect();
         keys.sort_unstable();
         keys.dedup();
-        let platforms: Vec<&str> = keys.iter().map(|(p, _)| p.as_str()).collect();
-        let handles: Vec<&str> = keys.iter().map(|(_, h)| h.as_str()).collect();
-        sqlx::query(
-            "INSERT INTO creators (platform, handle, display_name, bio, verified, is_private, \
-             has_profile_picture, categories, created_at, updated_at) \
-             SELECT k.platform, k.handle, '', '', false, false, false, '[]', $3, $3 \
-             FROM UNNEST($1::text[], $2::text[]) AS k(platform, handle) \
-             ON CONFLICT (platform, handle) DO NOTHING",
-        )
-        .bind(&platforms)
-        .bind(&handles)
-        .bind(now)
-        .execute(&mut *txn)
-        .await
-        .map_err(sqlx_error)?;
-        let rows = sqlx::query(
-            "SELECT c.id, c.platform, c.handle FROM creators c \
-             JOIN UNNEST($1::text[], $2::text[]) AS k(platform, handle) \
-             ON c.platform = k.platform AND c.handle = k.handle",
-        )
-        .bind(&platforms)
-        .bind(&handles)
-        .fetch_all(&mut *txn)
-        .await
-        .map_err(sqlx_error)?;
-        let mut by_key: HashMap<(String, String), i64> = HashMap::with_capacity(rows.len());
-        for row in rows {
-            let id: i64 = row.try_get(0).map_err(sqlx_error)?;
-            by_key.insert(
-                (
-                    row.try_get(1).map_err(sqlx_error)?,
-                    row.try_get(2).map_err(sqlx_error)?,
-                ),
-                id,
-            );
+        let mut by_key = creator_ids(&mut txn, &keys).await?;
+        let missing: Vec<&Key> = keys
+            .into_iter()
+            .filter(|(platform, handle)| {
+                !by_key.contains_key(&(platform.as_str().to_owned(), handle.as_str().to_owned()))
+            })
+            .collect();
+        if !missing.is_empty() {
+            let platforms: Vec<&str> = missing.iter().map(|(p, _)| p.as_str()).collect();
+            let handles: Vec<&str> = missing.iter().map(|(_, h)| h.as_str()).collect();
+            sqlx::query(
+                "INSERT INTO creators (platform, handle, display_name, bio, verified, is_private, \
+                 has_profile_picture, categories, created_at, updated_at) \
+                 SELECT k.platform, k.handle, '', '', false, false, false, '[]', $3, $3 \
+                 FROM UNNEST($1::text[], $2::text[]) AS k(platform, handle) \
+                 ON CONFLICT (platform, handle) DO NOTHING",
+            )
+            .bind(&platforms)
+            .bind(&handles)
+            .bind(now)
+            .execute(&mut *txn)
+            .await
+            .map_err(sqlx_error)?;
+            // Those this batch inserted, and those a concurrent batch committed meanwhile.
+            by_key.extend(creator_ids(&mut txn, &missing).await?);
         }
         let ids: Vec<i64> = inputs
             .iter()
@@ -674,6 +665,36 @@ mod postgres {
         crate::deadline::check_commit(crate::deadline::current())?;
         txn.commit().await.map_err(sqlx_error)?;
         Ok(plan.outcomes)
+    }
+
+    /// The stored ids of the creators of `keys`, by (platform, handle).
+    async fn creator_ids(
+        txn: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        keys: &[&Key],
+    ) -> Result<HashMap<(String, String), i64>, StoreError> {
+        let platforms: Vec<&str> = keys.iter().map(|(p, _)| p.as_str()).collect();
+        let handles: Vec<&str> = keys.iter().map(|(_, h)| h.as_str()).collect();
+        let rows = sqlx::query(
+            "SELECT c.id, c.platform, c.handle FROM creators c \
+             JOIN UNNEST($1::text[], $2::text[]) AS k(platform, handle) \
+             ON c.platform = k.platform AND c.handle = k.handle",
+        )
+        .bind(&platforms)
+        .bind(&handles)
+        .fetch_all(&mut **txn)
+        .await
+        .map_err(sqlx_error)?;
+        let mut by_key = HashMap::with_capacity(rows.len());
+        for row in rows {
+            by_key.insert(
+                (
+                    row.try_get(1).map_err(sqlx_error)?,
+                    row.try_get(2).map_err(sqlx_error)?,
+                ),
+                row.try_get(0).map_err(sqlx_error)?,
+            );
+        }
+        Ok(by_key)
     }
 }
 

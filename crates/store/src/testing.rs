@@ -142,3 +142,19 @@ impl WriteLock {
         Ok(())
     }
 }
+
+/// Posts whose creator is not stored. Always 0: on PostgreSQL no foreign key says so (see the
+/// migration that dropped it), so tests check what the writer guarantees.
+pub async fn orphaned_posts(store: &Store) -> Result<i64, StoreError> {
+    let statement = sea_orm::Statement::from_string(
+        store.db.get_database_backend(),
+        "SELECT COUNT(*) AS n FROM posts p LEFT JOIN creators c ON c.id = p.creator_id \
+         WHERE c.id IS NULL",
+    );
+    let row = store
+        .db
+        .query_one_raw(statement)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("COUNT(*) returned no row".to_owned()))?;
+    Ok(row.try_get::<i64>("", "n")?)
+}

@@ -125,6 +125,61 @@ async fn profiles_are_created_updated_and_left_unchanged() {
 }
 
 #[tokio::test]
+async fn every_post_has_its_creator_even_from_concurrent_writers() {
+    // PostgreSQL's posts carry no foreign key (it halved import speed): the writer itself must
+    // create each post's creator, also when several batches race to create the same ones.
+    each_backend(|store| async move {
+        let now = at(20);
+        let mut writers = tokio::task::JoinSet::new();
+        for writer in 0..4_u32 {
+            let store = store.clone();
+            writers.spawn(async move {
+                // Each writer posts for the same 50 new accounts, 3 posts each of its own.
+                let posts: Vec<_> = (0..50)
+                    .flat_map(|account| {
+                        (0..3).map(move |n| {
+                            (
+                                Platform::Instagram,
+                                handle(&format!("racer{account}")),
+                                post(&format!("w{writer}-{n}"), 3 + n, 100),
+                                at(10),
+                            )
+                        })
+                    })
+                    .collect();
+                store.creators().upsert_posts(&posts, now).await
+            });
+        }
+        while let Some(outcomes) = writers.join_next().await {
+            let outcomes = outcomes
+                .expect("writer task")
+                .expect("a writer's batch is stored");
+            assert!(outcomes.iter().all(|o| *o == WriteOutcome::Created));
+        }
+        assert_eq!(
+            resonance_store::testing::orphaned_posts(&store)
+                .await
+                .expect("count"),
+            0
+        );
+        let repo = store.creators();
+        for account in 0..50 {
+            let stored = repo
+                .find(Platform::Instagram, &handle(&format!("racer{account}")))
+                .await
+                .expect("find")
+                .expect("the account exists once");
+            assert_eq!(
+                stored.stored_posts, 12,
+                "racer{account}: 4 writers x 3 posts"
+            );
+        }
+        assert_eq!(repo.count().await.expect("count"), 50);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn posts_may_arrive_before_the_profile_and_repeats_change_nothing() {
     each_backend(|store| async move {
         let now = at(20);

@@ -14,6 +14,8 @@ mod m20261126_000008_rosters_campaigns;
 mod m20261126_000009_ingest_brands;
 mod m20261203_000010_campaign_plans;
 mod m20261203_000011_campaign_posts;
+mod m20261203_000012_posts_without_creator_fk;
+mod m20261203_000013_score_queue_fillfactor;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -33,6 +35,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000009_ingest_brands::Migration),
             Box::new(m20261203_000010_campaign_plans::Migration),
             Box::new(m20261203_000011_campaign_posts::Migration),
+            Box::new(m20261203_000012_posts_without_creator_fk::Migration),
+            Box::new(m20261203_000013_score_queue_fillfactor::Migration),
         ]
     }
 }
