@@ -382,23 +382,30 @@ mod structured {
             )
     }
 
-    fn any_mask() -> impl Strategy<Value = Option<FieldMask>> {
+    /// A field mask of some of `fields`, or of anything.
+    fn mask_of(fields: &'static [&'static str]) -> impl Strategy<Value = Option<FieldMask>> {
         prop::option::of(
             prop::collection::vec(
                 prop_oneof![
-                    Just("display_name".to_owned()),
-                    Just("budget".to_owned()),
-                    Just("window".to_owned()),
-                    Just("hashtags".to_owned()),
-                    Just("promo_codes".to_owned()),
-                    Just("goal".to_owned()),
-                    Just("status".to_owned()),
-                    any_text(),
+                    6 => prop::sample::select(fields).prop_map(str::to_owned),
+                    1 => any_text(),
                 ],
                 0..4,
             )
             .prop_map(|paths| FieldMask { paths }),
         )
+    }
+
+    fn any_mask() -> impl Strategy<Value = Option<FieldMask>> {
+        mask_of(&[
+            "display_name",
+            "budget",
+            "window",
+            "hashtags",
+            "promo_codes",
+            "goal",
+            "status",
+        ])
     }
 
     fn any_entry() -> impl Strategy<Value = RosterEntry> {
@@ -429,21 +436,14 @@ mod structured {
     }
 
     fn any_entry_mask() -> impl Strategy<Value = Option<FieldMask>> {
-        prop::option::of(
-            prop::collection::vec(
-                prop_oneof![
-                    Just("status".to_owned()),
-                    Just("notes".to_owned()),
-                    Just("rates".to_owned()),
-                    Just("creator".to_owned()),
-                    Just("display_name".to_owned()),
-                    Just("description".to_owned()),
-                    any_text(),
-                ],
-                0..4,
-            )
-            .prop_map(|paths| FieldMask { paths }),
-        )
+        mask_of(&[
+            "status",
+            "notes",
+            "rates",
+            "creator",
+            "display_name",
+            "description",
+        ])
     }
 
     /// An etag: none, a plausible stale one, or anything.

@@ -9,7 +9,6 @@
 //! check it on both backends. SQLite keeps its key: there the check is a lookup in the
 //! creators table's own B-tree, and dropping it would mean rebuilding the posts table.
 
-use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
@@ -22,25 +21,19 @@ pub(crate) struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() == DbBackend::Postgres {
-            manager
-                .get_connection()
-                .execute_unprepared("ALTER TABLE posts DROP CONSTRAINT IF EXISTS fk_posts_creator")
-                .await?;
-        }
-        Ok(())
+        super::on_postgres(
+            manager,
+            "ALTER TABLE posts DROP CONSTRAINT IF EXISTS fk_posts_creator",
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() == DbBackend::Postgres {
-            manager
-                .get_connection()
-                .execute_unprepared(
-                    "ALTER TABLE posts ADD CONSTRAINT fk_posts_creator FOREIGN KEY (creator_id) \
-                     REFERENCES creators (id) ON DELETE CASCADE",
-                )
-                .await?;
-        }
-        Ok(())
+        super::on_postgres(
+            manager,
+            "ALTER TABLE posts ADD CONSTRAINT fk_posts_creator FOREIGN KEY (creator_id) \
+             REFERENCES creators (id) ON DELETE CASCADE",
+        )
+        .await
     }
 }

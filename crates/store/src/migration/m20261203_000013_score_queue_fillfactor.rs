@@ -9,7 +9,6 @@
 //! waiting creator), so the room costs little. SQLite rewrites rows in place; nothing changes
 //! there.
 
-use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
@@ -22,22 +21,10 @@ pub(crate) struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() == DbBackend::Postgres {
-            manager
-                .get_connection()
-                .execute_unprepared("ALTER TABLE score_queue SET (fillfactor = 20)")
-                .await?;
-        }
-        Ok(())
+        super::on_postgres(manager, "ALTER TABLE score_queue SET (fillfactor = 20)").await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() == DbBackend::Postgres {
-            manager
-                .get_connection()
-                .execute_unprepared("ALTER TABLE score_queue RESET (fillfactor)")
-                .await?;
-        }
-        Ok(())
+        super::on_postgres(manager, "ALTER TABLE score_queue RESET (fillfactor)").await
     }
 }

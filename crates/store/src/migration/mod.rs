@@ -20,6 +20,14 @@ mod m20261203_000013_score_queue_fillfactor;
 #[derive(Debug)]
 pub struct Migrator;
 
+/// Runs `sql` on PostgreSQL only: for storage settings SQLite does not have.
+async fn on_postgres(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
+    if manager.get_database_backend() == sea_orm::DbBackend::Postgres {
+        manager.get_connection().execute_unprepared(sql).await?;
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
