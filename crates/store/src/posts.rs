@@ -11,8 +11,10 @@
 //!   against the row as the inputs before it left it.
 //! - PostgreSQL: a handful of statements per batch, each binding whole columns as arrays and
 //!   reading them with `UNNEST`: the batch's stored rows are read in one join, [`plan`] decides
-//!   every input, and the write is one `INSERT ... SELECT ... ON CONFLICT`, so a batch costs a
-//!   few round trips, not one per row.
+//!   every input, and the write is a plain `INSERT ... SELECT` of the posts read as new and an
+//!   `INSERT ... SELECT ... ON CONFLICT` of the others, so a batch costs a few round trips, not
+//!   one per row. A batch that loses a race to create a post is tried again (see
+//!   `postgres::upsert`), so that two batches never both report one post created.
 //!
 //! Every batch also marks the creators whose posts changed for rescoring and attributes the
 //! written posts to active campaigns ([`crate::attribution`]), in the same transaction.
@@ -461,6 +463,34 @@ mod postgres {
         inputs: Vec<Input>,
         now: DateTime<Utc>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
+        // Posts this batch read as not stored are inserted without conflict handling. A
+        // concurrent batch that stored one of them first makes that insert fail, and the batch
+        // is written again from the start, reading what is stored now: so a post two batches
+        // race to create is reported created by one of them only. `ON CONFLICT` alone would
+        // store the same rows but report the post created by both (and costs PostgreSQL a
+        // speculative insertion per row). After a few lost races in a row, the batch is
+        // written through `ON CONFLICT` anyway, so that it always ends.
+        for _ in 0..OPTIMISTIC_ATTEMPTS {
+            if let Some(outcomes) = attempt(pool, &inputs, now, true).await? {
+                return Ok(outcomes);
+            }
+        }
+        attempt(pool, &inputs, now, false)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a batch raced without optimism".to_owned()))
+    }
+
+    /// How many times a batch is tried with new posts inserted plainly.
+    const OPTIMISTIC_ATTEMPTS: usize = 3;
+
+    /// One try at writing a batch; `None` when `optimistic` and a concurrent batch stored one
+    /// of the posts this one read as new (nothing of this try is committed).
+    async fn attempt(
+        pool: &sqlx::PgPool,
+        inputs: &[Input],
+        now: DateTime<Utc>,
+        optimistic: bool,
+    ) -> Result<Option<Vec<WriteOutcome>>, StoreError> {
         let bound = crate::deadline::statement_timeout()?;
         let mut txn = pool.begin().await.map_err(sqlx_error)?;
         if let Some(bound) = bound {
@@ -557,34 +587,102 @@ mod postgres {
             );
         }
 
-        let plan = plan(&inputs, &ids, stored);
-        if !plan.writes.is_empty() {
-            let column = |f: fn(&Input) -> Option<i64>| -> Vec<Option<i64>> {
-                plan.writes.iter().map(|&i| f(&inputs[i])).collect()
-            };
-            let rows = &plan.writes;
+        let stored_keys: std::collections::HashSet<PostKey> = stored.keys().cloned().collect();
+        let plan = plan(inputs, &ids, stored);
+        let (new, known): (Vec<usize>, Vec<usize>) = if optimistic {
+            plan.writes
+                .iter()
+                .partition(|&&i| !stored_keys.contains(&(ids[i], inputs[i].external_id.clone())))
+        } else {
+            (Vec::new(), plan.writes.clone())
+        };
+        if !new.is_empty() {
+            match write(&mut txn, inputs, &ids, &new, now, false).await {
+                Err(sqlx::Error::Database(error))
+                    if error.kind() == sqlx::error::ErrorKind::UniqueViolation =>
+                {
+                    return Ok(None);
+                }
+                written => written.map_err(sqlx_error)?,
+            }
+        }
+        if !known.is_empty() {
+            write(&mut txn, inputs, &ids, &known, now, true)
+                .await
+                .map_err(sqlx_error)?;
+        }
+        if !plan.changed.is_empty() {
+            // A new mark starts at the time in microseconds and a repeat adds one (see
+            // `scores::mark_dirty`).
             sqlx::query(
-                "INSERT INTO posts (creator_id, external_id, posted_at, format, likes, comments, \
-                 shares, saves, views, caption, hashtags, mentions, paid_partnership, url, \
-                 updated_at, observed_at) \
-                 SELECT r.creator_id, r.external_id, r.posted_at, r.format, r.likes, r.comments, \
-                 r.shares, r.saves, r.views, r.caption, r.hashtags, r.mentions, \
-                 r.paid_partnership, r.url, $15, r.observed_at \
-                 FROM UNNEST($1::int8[], $2::text[], $3::timestamptz[], $4::text[], $5::int8[], \
-                 $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::text[], $11::text[], \
-                 $12::text[], $13::bool[], $14::text[], $16::timestamptz[]) \
-                 AS r(creator_id, external_id, posted_at, format, likes, comments, shares, saves, \
-                 views, caption, hashtags, mentions, paid_partnership, url, observed_at) \
-                 ON CONFLICT (creator_id, external_id) DO UPDATE SET \
-                 posted_at = excluded.posted_at, format = excluded.format, \
-                 likes = excluded.likes, comments = excluded.comments, \
-                 shares = excluded.shares, saves = excluded.saves, views = excluded.views, \
-                 caption = excluded.caption, hashtags = excluded.hashtags, \
-                 mentions = excluded.mentions, paid_partnership = excluded.paid_partnership, \
-                 url = excluded.url, updated_at = excluded.updated_at, \
-                 observed_at = excluded.observed_at \
-                 WHERE posts.observed_at IS NULL OR excluded.observed_at >= posts.observed_at",
+                "INSERT INTO score_queue (creator_id, version, enqueued_at) \
+                 SELECT id, $2, $3 FROM UNNEST($1::int8[]) AS k(id) \
+                 ON CONFLICT (creator_id) DO UPDATE SET version = score_queue.version + 1",
             )
+            .bind(&plan.changed)
+            .bind(now.timestamp_micros())
+            .bind(now)
+            .execute(&mut *txn)
+            .await
+            .map_err(sqlx_error)?;
+        }
+        let changes = written_changes(&plan, &ids);
+        if !changes.is_empty() {
+            let campaigns = attribution::postgres::active(&mut txn).await?;
+            let found = campaigns.attribute(inputs, &changes);
+            attribution::postgres::store(&mut txn, &found, now).await?;
+        }
+        crate::deadline::check_commit(crate::deadline::current())?;
+        txn.commit().await.map_err(sqlx_error)?;
+        Ok(Some(plan.outcomes))
+    }
+
+    /// The posts insert, from one array per column; `UPSERT_POSTS` adds what updates a stored
+    /// post with a newer observation.
+    macro_rules! insert_posts {
+        () => {
+            "INSERT INTO posts (creator_id, external_id, posted_at, format, likes, comments, \
+             shares, saves, views, caption, hashtags, mentions, paid_partnership, url, \
+             updated_at, observed_at) \
+             SELECT r.creator_id, r.external_id, r.posted_at, r.format, r.likes, r.comments, \
+             r.shares, r.saves, r.views, r.caption, r.hashtags, r.mentions, \
+             r.paid_partnership, r.url, $15, r.observed_at \
+             FROM UNNEST($1::int8[], $2::text[], $3::timestamptz[], $4::text[], $5::int8[], \
+             $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::text[], $11::text[], \
+             $12::text[], $13::bool[], $14::text[], $16::timestamptz[]) \
+             AS r(creator_id, external_id, posted_at, format, likes, comments, shares, saves, \
+             views, caption, hashtags, mentions, paid_partnership, url, observed_at)"
+        };
+    }
+    const INSERT_POSTS: &str = insert_posts!();
+    const UPSERT_POSTS: &str = concat!(
+        insert_posts!(),
+        " ON CONFLICT (creator_id, external_id) DO UPDATE SET \
+             posted_at = excluded.posted_at, format = excluded.format, \
+             likes = excluded.likes, comments = excluded.comments, \
+             shares = excluded.shares, saves = excluded.saves, views = excluded.views, \
+             caption = excluded.caption, hashtags = excluded.hashtags, \
+             mentions = excluded.mentions, paid_partnership = excluded.paid_partnership, \
+             url = excluded.url, updated_at = excluded.updated_at, \
+             observed_at = excluded.observed_at \
+             WHERE posts.observed_at IS NULL OR excluded.observed_at >= posts.observed_at"
+    );
+
+    /// Writes the inputs at `rows` (in key order), updating stored posts unless the batch read
+    /// them all as new (`upsert` false: a post stored meanwhile fails the statement).
+    async fn write(
+        txn: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        inputs: &[Input],
+        ids: &[i64],
+        rows: &[usize],
+        now: DateTime<Utc>,
+        upsert: bool,
+    ) -> Result<(), sqlx::Error> {
+        let statement = if upsert { UPSERT_POSTS } else { INSERT_POSTS };
+        let column = |f: fn(&Input) -> Option<i64>| -> Vec<Option<i64>> {
+            rows.iter().map(|&i| f(&inputs[i])).collect()
+        };
+        sqlx::query(statement)
             .bind(rows.iter().map(|&i| ids[i]).collect::<Vec<i64>>())
             .bind(
                 rows.iter()
@@ -637,34 +735,9 @@ mod postgres {
                     .map(|&i| inputs[i].observed_at)
                     .collect::<Vec<_>>(),
             )
-            .execute(&mut *txn)
-            .await
-            .map_err(sqlx_error)?;
-        }
-        if !plan.changed.is_empty() {
-            // A new mark starts at the time in microseconds and a repeat adds one (see
-            // `scores::mark_dirty`).
-            sqlx::query(
-                "INSERT INTO score_queue (creator_id, version, enqueued_at) \
-                 SELECT id, $2, $3 FROM UNNEST($1::int8[]) AS k(id) \
-                 ON CONFLICT (creator_id) DO UPDATE SET version = score_queue.version + 1",
-            )
-            .bind(&plan.changed)
-            .bind(now.timestamp_micros())
-            .bind(now)
-            .execute(&mut *txn)
-            .await
-            .map_err(sqlx_error)?;
-        }
-        let changes = written_changes(&plan, &ids);
-        if !changes.is_empty() {
-            let campaigns = attribution::postgres::active(&mut txn).await?;
-            let found = campaigns.attribute(&inputs, &changes);
-            attribution::postgres::store(&mut txn, &found, now).await?;
-        }
-        crate::deadline::check_commit(crate::deadline::current())?;
-        txn.commit().await.map_err(sqlx_error)?;
-        Ok(plan.outcomes)
+            .execute(&mut **txn)
+            .await?;
+        Ok(())
     }
 
     /// The stored ids of the creators of `keys`, by (platform, handle).

@@ -124,38 +124,63 @@ async fn profiles_are_created_updated_and_left_unchanged() {
     .await;
 }
 
+/// Four writers at once, each posting for `accounts`: 3 posts of its own per account, and one
+/// post every writer sends (the same reading), which all race to create. Returns how many of
+/// the shared posts were reported created.
+async fn race_writers(store: &Store, accounts: std::ops::Range<u32>, shared: &str) -> usize {
+    let mut writers = tokio::task::JoinSet::new();
+    for writer in 0..4_u32 {
+        let (store, accounts, shared) = (store.clone(), accounts.clone(), shared.to_owned());
+        writers.spawn(async move {
+            let posts: Vec<_> = accounts
+                .flat_map(|account| {
+                    let shared = shared.clone();
+                    (0..4).map(move |n| {
+                        let id = if n == 3 {
+                            shared.clone()
+                        } else {
+                            format!("{shared}-w{writer}-{n}")
+                        };
+                        (
+                            Platform::Instagram,
+                            handle(&format!("racer{account}")),
+                            post(&id, 3 + n, 100),
+                            at(10),
+                        )
+                    })
+                })
+                .collect();
+            store.creators().upsert_posts(&posts, at(20)).await
+        });
+    }
+    let mut shared_created = 0;
+    while let Some(outcomes) = writers.join_next().await {
+        let outcomes = outcomes
+            .expect("writer task")
+            .expect("a writer's batch is stored");
+        for (index, outcome) in outcomes.iter().enumerate() {
+            if index % 4 == 3 {
+                assert_ne!(*outcome, WriteOutcome::Updated, "the same reading");
+                shared_created += usize::from(*outcome == WriteOutcome::Created);
+            } else {
+                assert_eq!(*outcome, WriteOutcome::Created);
+            }
+        }
+    }
+    shared_created
+}
+
 #[tokio::test]
 async fn every_post_has_its_creator_even_from_concurrent_writers() {
     // PostgreSQL's posts carry no foreign key (it halved import speed): the writer itself must
-    // create each post's creator, also when several batches race to create the same ones.
+    // create each post's creator, also when several batches race to create the same ones. And
+    // batches that all read a post as new and insert it at once store it once.
     each_backend(|store| async move {
-        let now = at(20);
-        let mut writers = tokio::task::JoinSet::new();
-        for writer in 0..4_u32 {
-            let store = store.clone();
-            writers.spawn(async move {
-                // Each writer posts for the same 50 new accounts, 3 posts each of its own.
-                let posts: Vec<_> = (0..50)
-                    .flat_map(|account| {
-                        (0..3).map(move |n| {
-                            (
-                                Platform::Instagram,
-                                handle(&format!("racer{account}")),
-                                post(&format!("w{writer}-{n}"), 3 + n, 100),
-                                at(10),
-                            )
-                        })
-                    })
-                    .collect();
-                store.creators().upsert_posts(&posts, now).await
-            });
-        }
-        while let Some(outcomes) = writers.join_next().await {
-            let outcomes = outcomes
-                .expect("writer task")
-                .expect("a writer's batch is stored");
-            assert!(outcomes.iter().all(|o| *o == WriteOutcome::Created));
-        }
+        // New accounts: the writers race to create the creators.
+        assert_eq!(race_writers(&store, 0..50, "shared").await, 50);
+        // Known accounts: nothing to wait for there, so the writers read the shared posts as
+        // new together, and all but one find them stored when they insert.
+        assert_eq!(race_writers(&store, 0..50, "again").await, 50);
         assert_eq!(
             resonance_store::testing::orphaned_posts(&store)
                 .await
@@ -170,8 +195,8 @@ async fn every_post_has_its_creator_even_from_concurrent_writers() {
                 .expect("find")
                 .expect("the account exists once");
             assert_eq!(
-                stored.stored_posts, 12,
-                "racer{account}: 4 writers x 3 posts"
+                stored.stored_posts, 26,
+                "racer{account}: twice 4 writers x 3 posts and a shared one"
             );
         }
         assert_eq!(repo.count().await.expect("count"), 50);
