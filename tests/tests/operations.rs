@@ -159,6 +159,90 @@ async fn bad_input_gets_invalid_argument_naming_the_field_and_oversized_messages
     app.stop().await.expect("clean stop");
 }
 
+/// Sends a request's bytes as they are, and returns the response's.
+#[derive(Debug, Clone, Copy, Default)]
+struct RawCodec;
+
+impl resonance_proto::tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        RawCodec
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        RawCodec
+    }
+}
+
+impl resonance_proto::tonic::codec::Encoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = resonance_proto::tonic::Status;
+
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        buf: &mut resonance_proto::tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), Self::Error> {
+        use resonance_proto::prost::bytes::BufMut as _;
+        buf.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl resonance_proto::tonic::codec::Decoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = resonance_proto::tonic::Status;
+
+    fn decode(
+        &mut self,
+        buf: &mut resonance_proto::tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Vec<u8>>, Self::Error> {
+        use resonance_proto::prost::bytes::Buf as _;
+        Ok(Some(buf.copy_to_bytes(buf.remaining()).to_vec()))
+    }
+}
+
+#[tokio::test]
+async fn deeply_nested_messages_are_refused_and_the_server_stays_healthy() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("app starts");
+    // 10,000 nested groups in a field the request does not have: decoding stops at prost's
+    // recursion limit (100) instead of running the server's stack out.
+    let mut nested = Vec::new();
+    for _ in 0..10_000 {
+        nested.extend_from_slice(&[0x9b, 0x06]); // field 99, start group
+    }
+    for _ in 0..10_000 {
+        nested.extend_from_slice(&[0x9c, 0x06]); // field 99, end group
+    }
+    let mut grpc =
+        resonance_proto::tonic::client::Grpc::new(app.channel(app.scoring).await.expect("connect"));
+    grpc.ready().await.expect("ready");
+    let error = grpc
+        .unary(
+            resonance_proto::tonic::Request::new(nested),
+            resonance_proto::tonic::codegen::http::uri::PathAndQuery::from_static(
+                "/resonance.scoring.v1.ScoringService/ScoreAccount",
+            ),
+            RawCodec,
+        )
+        .await
+        .expect_err("refused");
+    // gRPC's status codes say a request that cannot be parsed is INTERNAL; the message says why.
+    assert_eq!(error.code(), Code::Internal, "{error:?}");
+    assert!(
+        error.message().contains("recursion limit"),
+        "{}",
+        error.message()
+    );
+    let mut scoring = ScoringServiceClient::new(app.channel(app.scoring).await.expect("connect"));
+    assert!(scoring.score_account(score_request(1_000)).await.is_ok());
+    app.stop().await.expect("clean stop");
+}
+
 /// A client that sends calls back to back and, like a load balancer, stops routing to the
 /// server once its health turns NOT_SERVING. No call may fail, and the server must stop
 /// within its drain delay plus grace period.
