@@ -454,6 +454,8 @@ mod sqlite {
 }
 
 mod postgres {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
     use sqlx::Row as _;
 
     use super::*;
@@ -470,27 +472,55 @@ mod postgres {
         // store the same rows but report the post created by both (and costs PostgreSQL a
         // speculative insertion per row). After a few lost races in a row, the batch is
         // written through `ON CONFLICT` anyway, so that it always ends.
+        //
+        // A batch that follows one of only new posts (the first import of a file) does not
+        // even read what is stored: it inserts every post plainly, and if one was stored after
+        // all, it is tried again as above.
+        if LAST_BATCH_NEW.load(Ordering::Relaxed)
+            && let Some((outcomes, _)) = attempt(pool, &inputs, now, Mode::Blind).await?
+        {
+            return Ok(outcomes);
+        }
         for _ in 0..OPTIMISTIC_ATTEMPTS {
-            if let Some(outcomes) = attempt(pool, &inputs, now, true).await? {
+            if let Some((outcomes, all_new)) = attempt(pool, &inputs, now, Mode::Optimistic).await?
+            {
+                LAST_BATCH_NEW.store(all_new, Ordering::Relaxed);
                 return Ok(outcomes);
             }
         }
-        attempt(pool, &inputs, now, false)
+        Ok(attempt(pool, &inputs, now, Mode::Upsert)
             .await?
-            .ok_or_else(|| StoreError::Corrupt("a batch raced without optimism".to_owned()))
+            .ok_or_else(|| StoreError::Corrupt("a batch raced without optimism".to_owned()))?
+            .0)
     }
 
     /// How many times a batch is tried with new posts inserted plainly.
     const OPTIMISTIC_ATTEMPTS: usize = 3;
 
-    /// One try at writing a batch; `None` when `optimistic` and a concurrent batch stored one
-    /// of the posts this one read as new (nothing of this try is committed).
+    /// Whether the last batch written found none of its posts stored: a hint (shared by the
+    /// process's stores) that the next one will not either.
+    static LAST_BATCH_NEW: AtomicBool = AtomicBool::new(true);
+
+    /// How a try writes a batch's posts.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Mode {
+        /// Without reading them first, every one inserted plainly.
+        Blind,
+        /// Those read as stored through `ON CONFLICT`, the others inserted plainly.
+        Optimistic,
+        /// Every one through `ON CONFLICT`: always succeeds.
+        Upsert,
+    }
+
+    /// One try at writing a batch: its outcomes, and whether none of its posts was stored;
+    /// `None` when a post it inserted plainly was stored after all (nothing of this try is
+    /// committed).
     async fn attempt(
         pool: &sqlx::PgPool,
         inputs: &[Input],
         now: DateTime<Utc>,
-        optimistic: bool,
-    ) -> Result<Option<Vec<WriteOutcome>>, StoreError> {
+        mode: Mode,
+    ) -> Result<Option<(Vec<WriteOutcome>, bool)>, StoreError> {
         let bound = crate::deadline::statement_timeout()?;
         let mut txn = pool.begin().await.map_err(sqlx_error)?;
         if let Some(bound) = bound {
@@ -547,54 +577,20 @@ mod postgres {
             .collect::<Result<_, _>>()?;
 
         // What is stored for the batch's posts.
-        let creator_ids: Vec<i64> = ids.clone();
-        let external_ids: Vec<&str> = inputs.iter().map(|i| i.external_id.as_str()).collect();
-        let rows = sqlx::query(
-            "SELECT p.creator_id, p.external_id, p.posted_at, p.format, p.likes, p.comments, \
-             p.shares, p.saves, p.views, p.caption, p.hashtags, p.mentions, p.paid_partnership, \
-             p.url, p.observed_at \
-             FROM posts p JOIN (SELECT DISTINCT * FROM UNNEST($1::int8[], $2::text[])) \
-             AS k(creator_id, external_id) \
-             ON p.creator_id = k.creator_id AND p.external_id = k.external_id",
-        )
-        .bind(&creator_ids)
-        .bind(&external_ids)
-        .fetch_all(&mut *txn)
-        .await
-        .map_err(sqlx_error)?;
-        let mut stored: HashMap<PostKey, Stored> = HashMap::with_capacity(rows.len());
-        for row in rows {
-            let get = |e| sqlx_error(e);
-            stored.insert(
-                (row.try_get(0).map_err(get)?, row.try_get(1).map_err(get)?),
-                Stored {
-                    content: Content {
-                        posted_at: row.try_get(2).map_err(get)?,
-                        format: row.try_get(3).map_err(get)?,
-                        likes: row.try_get(4).map_err(get)?,
-                        comments: row.try_get(5).map_err(get)?,
-                        shares: row.try_get(6).map_err(get)?,
-                        saves: row.try_get(7).map_err(get)?,
-                        views: row.try_get(8).map_err(get)?,
-                        caption: row.try_get(9).map_err(get)?,
-                        hashtags: row.try_get(10).map_err(get)?,
-                        mentions: row.try_get(11).map_err(get)?,
-                        paid_partnership: row.try_get(12).map_err(get)?,
-                        url: row.try_get(13).map_err(get)?,
-                    },
-                    observed_at: row.try_get(14).map_err(get)?,
-                },
-            );
-        }
-
+        let stored = if mode == Mode::Blind {
+            HashMap::new()
+        } else {
+            stored_posts(&mut txn, &ids, inputs).await?
+        };
+        let all_new = stored.is_empty();
         let stored_keys: std::collections::HashSet<PostKey> = stored.keys().cloned().collect();
         let plan = plan(inputs, &ids, stored);
-        let (new, known): (Vec<usize>, Vec<usize>) = if optimistic {
+        let (new, known): (Vec<usize>, Vec<usize>) = if mode == Mode::Upsert {
+            (Vec::new(), plan.writes.clone())
+        } else {
             plan.writes
                 .iter()
                 .partition(|&&i| !stored_keys.contains(&(ids[i], inputs[i].external_id.clone())))
-        } else {
-            (Vec::new(), plan.writes.clone())
         };
         if !new.is_empty() {
             match write(&mut txn, inputs, &ids, &new, now, false).await {
@@ -634,7 +630,55 @@ mod postgres {
         }
         crate::deadline::check_commit(crate::deadline::current())?;
         txn.commit().await.map_err(sqlx_error)?;
-        Ok(Some(plan.outcomes))
+        Ok(Some((plan.outcomes, all_new)))
+    }
+
+    /// What is stored for the batch's posts, by key.
+    async fn stored_posts(
+        txn: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        ids: &[i64],
+        inputs: &[Input],
+    ) -> Result<HashMap<PostKey, Stored>, StoreError> {
+        let creator_ids: Vec<i64> = ids.to_vec();
+        let external_ids: Vec<&str> = inputs.iter().map(|i| i.external_id.as_str()).collect();
+        let rows = sqlx::query(
+            "SELECT p.creator_id, p.external_id, p.posted_at, p.format, p.likes, p.comments, \
+             p.shares, p.saves, p.views, p.caption, p.hashtags, p.mentions, p.paid_partnership, \
+             p.url, p.observed_at \
+             FROM posts p JOIN (SELECT DISTINCT * FROM UNNEST($1::int8[], $2::text[])) \
+             AS k(creator_id, external_id) \
+             ON p.creator_id = k.creator_id AND p.external_id = k.external_id",
+        )
+        .bind(&creator_ids)
+        .bind(&external_ids)
+        .fetch_all(&mut **txn)
+        .await
+        .map_err(sqlx_error)?;
+        let mut stored: HashMap<PostKey, Stored> = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let get = |e| sqlx_error(e);
+            stored.insert(
+                (row.try_get(0).map_err(get)?, row.try_get(1).map_err(get)?),
+                Stored {
+                    content: Content {
+                        posted_at: row.try_get(2).map_err(get)?,
+                        format: row.try_get(3).map_err(get)?,
+                        likes: row.try_get(4).map_err(get)?,
+                        comments: row.try_get(5).map_err(get)?,
+                        shares: row.try_get(6).map_err(get)?,
+                        saves: row.try_get(7).map_err(get)?,
+                        views: row.try_get(8).map_err(get)?,
+                        caption: row.try_get(9).map_err(get)?,
+                        hashtags: row.try_get(10).map_err(get)?,
+                        mentions: row.try_get(11).map_err(get)?,
+                        paid_partnership: row.try_get(12).map_err(get)?,
+                        url: row.try_get(13).map_err(get)?,
+                    },
+                    observed_at: row.try_get(14).map_err(get)?,
+                },
+            );
+        }
+        Ok(stored)
     }
 
     /// The posts insert, from one array per column; `UPSERT_POSTS` adds what updates a stored
