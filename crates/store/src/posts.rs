@@ -109,6 +109,8 @@ struct Plan {
     /// Inputs to write, by index, in key order (concurrent writers then lock rows in the same
     /// order: no deadlock); one per post, the last that should be written.
     writes: Vec<usize>,
+    /// For each of `writes`: whether its post was stored before the batch.
+    stored: Vec<bool>,
 }
 
 /// Decides each input's outcome against `stored` (what the database holds for the batch's
@@ -118,7 +120,8 @@ struct Plan {
 fn plan(inputs: &[Input], ids: &[i64], mut stored: HashMap<PostKey, Stored>) -> Plan {
     let mut outcomes = Vec::with_capacity(inputs.len());
     let mut changed = Vec::new();
-    let mut to_write: HashMap<PostKey, usize> = HashMap::with_capacity(inputs.len());
+    // The input to write for each post, and whether the post was stored before the batch.
+    let mut to_write: HashMap<PostKey, (usize, bool)> = HashMap::with_capacity(inputs.len());
     for (index, (input, &creator_id)) in inputs.iter().zip(ids).enumerate() {
         let key = (creator_id, input.external_id.clone());
         let (outcome, write) = decide(stored.get(&key), input);
@@ -126,6 +129,10 @@ fn plan(inputs: &[Input], ids: &[i64], mut stored: HashMap<PostKey, Stored>) -> 
             changed.push(creator_id);
         }
         if write {
+            // Only a write puts a post in `stored`: one not written yet is as the store had it.
+            let was_stored = to_write
+                .get(&key)
+                .map_or_else(|| stored.contains_key(&key), |&(_, was)| was);
             stored.insert(
                 key.clone(),
                 Stored {
@@ -133,18 +140,19 @@ fn plan(inputs: &[Input], ids: &[i64], mut stored: HashMap<PostKey, Stored>) -> 
                     observed_at: Some(input.observed_at),
                 },
             );
-            to_write.insert(key, index);
+            to_write.insert(key, (index, was_stored));
         }
         outcomes.push(outcome);
     }
-    let mut writes: Vec<(PostKey, usize)> = to_write.into_iter().collect();
+    let mut writes: Vec<(PostKey, (usize, bool))> = to_write.into_iter().collect();
     writes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     changed.sort_unstable();
     changed.dedup();
     Plan {
         outcomes,
         changed,
-        writes: writes.into_iter().map(|(_, index)| index).collect(),
+        stored: writes.iter().map(|(_, (_, was))| *was).collect(),
+        writes: writes.into_iter().map(|(_, (index, _))| index).collect(),
     }
 }
 
@@ -583,14 +591,15 @@ mod postgres {
             stored_posts(&mut txn, &ids, inputs).await?
         };
         let all_new = stored.is_empty();
-        let stored_keys: std::collections::HashSet<PostKey> = stored.keys().cloned().collect();
         let plan = plan(inputs, &ids, stored);
         let (new, known): (Vec<usize>, Vec<usize>) = if mode == Mode::Upsert {
             (Vec::new(), plan.writes.clone())
         } else {
-            plan.writes
-                .iter()
-                .partition(|&&i| !stored_keys.contains(&(ids[i], inputs[i].external_id.clone())))
+            let (mut new, mut known) = (Vec::new(), Vec::new());
+            for (&index, &was_stored) in plan.writes.iter().zip(&plan.stored) {
+                if was_stored { &mut known } else { &mut new }.push(index);
+            }
+            (new, known)
         };
         if !new.is_empty() {
             match write(&mut txn, inputs, &ids, &new, now, false).await {
