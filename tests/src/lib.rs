@@ -15,10 +15,8 @@ use std::time::Duration;
 use resonance_cli::app::{Application, Role};
 use resonance_cli::config::Settings;
 use resonance_cli::server::{ShutdownTrigger, shutdown_channel};
-use resonance_proto::tonic::metadata::MetadataValue;
 use resonance_proto::tonic::service::interceptor::InterceptedService;
 use resonance_proto::tonic::transport::{Channel, ClientTlsConfig, Endpoint};
-use resonance_proto::tonic::{Request, Status};
 use resonance_store::testing::{Backend, TestDatabase};
 use resonance_store::{BrandId, Store};
 use tokio::task::JoinHandle;
@@ -36,24 +34,7 @@ pub fn database_through(settings: &mut Settings, proxy: SocketAddr) -> anyhow::R
     Ok(())
 }
 
-/// Adds a brand's API key to every call.
-#[derive(Debug, Clone)]
-pub struct WithKey(MetadataValue<resonance_proto::tonic::metadata::Ascii>);
-
-impl WithKey {
-    pub fn new(key: &str) -> anyhow::Result<Self> {
-        Ok(Self(format!("Bearer {key}").parse()?))
-    }
-}
-
-impl resonance_proto::tonic::service::Interceptor for WithKey {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        request
-            .metadata_mut()
-            .insert("authorization", self.0.clone());
-        Ok(request)
-    }
-}
+pub use resonance_proto::api_key::WithKey;
 
 /// A channel whose calls carry a brand's API key.
 pub type KeyedChannel = InterceptedService<Channel, WithKey>;

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use resonance_cli::app::{Application, Role};
 use resonance_cli::config::Settings;
 use resonance_cli::server::{ShutdownTrigger, shutdown_channel};
+use resonance_proto::api_key::WithKey;
 use resonance_proto::common::Platform;
 use resonance_proto::ingest::ListIngestJobsRequest;
 use resonance_proto::ingest::ingest_service_client::IngestServiceClient;
@@ -30,26 +31,12 @@ use resonance_proto::roster::roster_service_client::RosterServiceClient;
 use resonance_proto::roster::{CreateRosterRequest, GetRosterRequest, Roster};
 use resonance_proto::scoring::scoring_service_client::ScoringServiceClient;
 use resonance_proto::scoring::{AccountData, Post, Profile, ScoreAccountRequest};
-use resonance_proto::tonic::metadata::MetadataValue;
 use resonance_proto::tonic::service::interceptor::InterceptedService;
 use resonance_proto::tonic::transport::server::TcpIncoming;
 use resonance_proto::tonic::transport::{Channel, Endpoint, Server};
-use resonance_proto::tonic::{Code, Request, Status};
+use resonance_proto::tonic::{Code, Status};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
-
-/// Adds the brand's API key to every call.
-#[derive(Clone)]
-struct WithKey(MetadataValue<resonance_proto::tonic::metadata::Ascii>);
-
-impl resonance_proto::tonic::service::Interceptor for WithKey {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        request
-            .metadata_mut()
-            .insert("authorization", self.0.clone());
-        Ok(request)
-    }
-}
 
 type Keyed = InterceptedService<Channel, WithKey>;
 
@@ -166,8 +153,7 @@ async fn channel(addr: SocketAddr) -> Channel {
 }
 
 async fn keyed(key: &str, addr: SocketAddr) -> Keyed {
-    let value = format!("Bearer {key}").parse().expect("key");
-    InterceptedService::new(channel(addr).await, WithKey(value))
+    InterceptedService::new(channel(addr).await, WithKey::new(key).expect("key"))
 }
 
 /// A bare tonic server: the health service alone, no layers, no database.

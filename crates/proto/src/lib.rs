@@ -54,6 +54,7 @@ pub use resonance::{
 /// The encoded descriptor set of every Resonance contract, with its imports, for reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("resonance_descriptor");
 
+pub mod api_key;
 pub mod convert;
 pub mod paging;
 pub mod retry;
