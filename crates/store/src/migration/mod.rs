@@ -16,13 +16,27 @@ mod m20261203_000010_campaign_plans;
 mod m20261203_000011_campaign_posts;
 mod m20261203_000012_posts_without_creator_fk;
 mod m20261203_000013_score_queue_fillfactor;
+mod m20261203_000014_sqlite_posts_without_time_index;
 
 #[derive(Debug)]
 pub struct Migrator;
 
 /// Runs `sql` on PostgreSQL only: for storage settings SQLite does not have.
 async fn on_postgres(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
-    if manager.get_database_backend() == sea_orm::DbBackend::Postgres {
+    on_backend(manager, sea_orm::DbBackend::Postgres, sql).await
+}
+
+/// Runs `sql` on SQLite only: for choices that only SQLite's storage calls for.
+async fn on_sqlite(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
+    on_backend(manager, sea_orm::DbBackend::Sqlite, sql).await
+}
+
+async fn on_backend(
+    manager: &SchemaManager<'_>,
+    backend: sea_orm::DbBackend,
+    sql: &str,
+) -> Result<(), DbErr> {
+    if manager.get_database_backend() == backend {
         manager.get_connection().execute_unprepared(sql).await?;
     }
     Ok(())
@@ -45,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000011_campaign_posts::Migration),
             Box::new(m20261203_000012_posts_without_creator_fk::Migration),
             Box::new(m20261203_000013_score_queue_fillfactor::Migration),
+            Box::new(m20261203_000014_sqlite_posts_without_time_index::Migration),
         ]
     }
 }
