@@ -160,15 +160,20 @@ async fn run(
 
     let mut counts = JobCounts::default();
     let mut rejections = Vec::new();
+    // Batches commit in groups (on SQLite; see `GroupCommit`): dropped on an error, the
+    // group rolls back what it has not committed.
+    let mut group = pipeline.store().group_commit();
     while let Some(chunk) = chunks.recv().await {
         let result = pipeline
-            .apply(Some(&job.id), source, chunk.items, Utc::now())
+            .apply_grouped(&mut group, Some(&job.id), source, chunk.items, Utc::now())
             .await?;
+        group.commit_if_due().await?;
         counts += result.counts;
         let room = MAX_REPORTED_REJECTIONS.saturating_sub(rejections.len());
         rejections.extend(result.rejections.into_iter().take(room));
         progress(chunk.bytes_read, counts);
     }
+    group.commit().await?;
     reader
         .await
         .map_err(|e| IngestError::Io(source.to_owned(), std::io::Error::other(e)))??;

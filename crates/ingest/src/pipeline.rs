@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use resonance_core::ValidationError;
 use resonance_core::campaign::report::Conversion;
-use resonance_store::{BrandId, DeadLetterInput, JobCounts, Store, StoreError, WriteOutcome};
+use resonance_store::{
+    BrandId, DeadLetterInput, GroupCommit, JobCounts, Store, StoreError, WriteOutcome,
+};
 
 use crate::record::IngestRecord;
 
@@ -107,8 +109,34 @@ impl Pipeline {
         &self.store
     }
 
+    /// Applies a batch and commits it.
     pub async fn apply(
         &self,
+        job_id: Option<&str>,
+        source: &str,
+        items: Vec<Item>,
+        now: DateTime<Utc>,
+    ) -> Result<BatchResult, StoreError> {
+        self.apply_in(None, job_id, source, items, now).await
+    }
+
+    /// Applies a batch of a bulk import: on SQLite its posts and counts join `group`'s
+    /// transaction and hold once the group commits (see [`GroupCommit`]); anything else the
+    /// batch holds commits the group first and is written at once.
+    pub async fn apply_grouped(
+        &self,
+        group: &mut GroupCommit,
+        job_id: Option<&str>,
+        source: &str,
+        items: Vec<Item>,
+        now: DateTime<Utc>,
+    ) -> Result<BatchResult, StoreError> {
+        self.apply_in(Some(group), job_id, source, items, now).await
+    }
+
+    async fn apply_in(
+        &self,
+        mut group: Option<&mut GroupCommit>,
         job_id: Option<&str>,
         source: &str,
         items: Vec<Item>,
@@ -181,6 +209,17 @@ impl Pipeline {
         // dead-lettered like an invalid one; the rest of the batch is still stored.
         let creators = self.store.creators();
         let mut refused = Vec::new();
+        // Written through the pool: the group's open transaction would keep them waiting.
+        let others = !(profiles.is_empty()
+            && snapshots.is_empty()
+            && samples.is_empty()
+            && audiences.is_empty()
+            && conversions.is_empty());
+        if let Some(group) = group.as_deref_mut()
+            && others
+        {
+            group.commit().await?;
+        }
         write_each!(
             creators.upsert_profiles(profiles, profile_at, now),
             outcomes,
@@ -191,11 +230,14 @@ impl Pipeline {
             outcomes,
             refused
         );
-        write_each!(
-            creators.upsert_posts(posts, post_at, now),
-            outcomes,
-            refused
-        );
+        match group.as_deref_mut() {
+            Some(group) => write_each!(group.upsert_posts(posts, post_at, now), outcomes, refused),
+            None => write_each!(
+                creators.upsert_posts(posts, post_at, now),
+                outcomes,
+                refused
+            ),
+        }
         write_each!(
             creators.upsert_follower_samples(samples, sample_at, now),
             outcomes,
@@ -248,6 +290,11 @@ impl Pipeline {
                 message: refusal.message,
             });
         }
+        if let Some(group) = group.as_deref_mut()
+            && !letters.is_empty()
+        {
+            group.commit().await?;
+        }
         self.store
             .ingest()
             .add_dead_letters(job_id, self.brand, letters, now)
@@ -275,7 +322,10 @@ impl Pipeline {
             }
         }
         if let Some(job_id) = job_id {
-            self.store.ingest().add_counts(job_id, counts).await?;
+            match group {
+                Some(group) => group.add_counts(job_id, counts).await?,
+                None => self.store.ingest().add_counts(job_id, counts).await?,
+            }
         }
         crate::metrics::batch(&counts, rejections.len());
         Ok(BatchResult {

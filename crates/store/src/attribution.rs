@@ -212,7 +212,7 @@ const ACTIVE_TAKEOVERS: &str = "SELECT d.campaign_id, d.takeover_platform, d.tak
 
 /// SQLite, on the bulk writer's rusqlite transaction.
 pub(crate) mod sqlite {
-    use rusqlite::{Transaction, params};
+    use rusqlite::{Connection, params};
 
     use super::*;
     use crate::posts::{sqlite_error, sqlite_time};
@@ -229,7 +229,7 @@ pub(crate) mod sqlite {
             })
     }
 
-    pub(crate) fn active(txn: &Transaction<'_>) -> Result<ActiveCampaigns, StoreError> {
+    pub(crate) fn active(txn: &Connection) -> Result<ActiveCampaigns, StoreError> {
         let error = sqlite_error;
         let mut statement = txn.prepare(ACTIVE_CAMPAIGNS).map_err(error)?;
         let campaigns = statement
@@ -266,7 +266,7 @@ pub(crate) mod sqlite {
     }
 
     pub(crate) fn store(
-        txn: &Transaction<'_>,
+        txn: &Connection,
         found: &[Found],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {

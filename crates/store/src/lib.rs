@@ -29,6 +29,7 @@ pub mod campaigns;
 pub mod creators;
 pub mod deadline;
 pub mod entity;
+mod group;
 pub mod ingest;
 mod migration;
 pub mod owned;
@@ -43,6 +44,7 @@ pub use campaigns::{
     AttributedPost, Campaign, CampaignRepo, Deliverable, DeliverableCreateError, MatchedBy,
 };
 pub use creators::{CreatorRepo, StoredCreator, WriteOutcome};
+pub use group::{GROUP_AGE, GROUP_POSTS, GroupCommit};
 pub use ingest::{DeadLetterInput, IngestRepo, JobCounts, JobState, StoredDeadLetter, StoredJob};
 pub use migration::Migrator;
 pub use owned::{ChangeError, Owned};
@@ -229,7 +231,7 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Checkpoint SQLite's write-ahead log at 64 MiB rather than 4 MiB: a page rewritten by
 /// several bulk commits is then copied to the database file once.
-const WAL_AUTOCHECKPOINT_PAGES: &str = "16384";
+pub(crate) const WAL_AUTOCHECKPOINT_PAGES: &str = "16384";
 
 /// SQLite's bulk writer: one connection (SQLite has one writer at a time anyway) with a page
 /// cache of up to 32 MiB instead of 2 MiB, so that ingestion keeps the indexes' pages in memory
@@ -250,7 +252,9 @@ fn bulk_writer(
         .busy_timeout(SQLITE_BUSY_TIMEOUT)
         .foreign_keys(true)
         .pragma("cache_size", "-32768")
-        .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES);
+        .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
+        // A log rewound after a bulk import's growth is cut back to 64 MiB.
+        .pragma("journal_size_limit", "67108864");
     Ok(SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(0)
@@ -363,7 +367,12 @@ impl Store {
         IngestRepo::new(&self.db)
     }
 
+    /// Closes both pools; on SQLite the last connection to close checkpoints the write-ahead
+    /// log into the database file.
     pub async fn close(self) -> Result<(), StoreError> {
+        if let Some(bulk_writer) = &self.bulk_writer {
+            bulk_writer.close().await;
+        }
         self.db.close().await?;
         Ok(())
     }

@@ -183,15 +183,7 @@ pub(crate) async fn upsert(
     if posts.is_empty() {
         return Ok(Vec::new());
     }
-    let inputs: Vec<Input> = posts
-        .iter()
-        .map(|(platform, handle, post, observed_at)| Input {
-            key: (*platform, handle.clone()),
-            external_id: post.external_id.clone(),
-            content: Content::of(post),
-            observed_at: *observed_at,
-        })
-        .collect();
+    let inputs = inputs(posts);
     match db.get_database_backend() {
         DbBackend::Sqlite => {
             let pool = sqlite_writer.unwrap_or_else(|| db.get_sqlite_connection_pool());
@@ -204,6 +196,19 @@ pub(crate) async fn upsert(
             "posts cannot be written to {other:?}"
         ))),
     }
+}
+
+/// The writers' own copy of input posts.
+pub(crate) fn inputs(posts: &[(Platform, Handle, Post, DateTime<Utc>)]) -> Vec<Input> {
+    posts
+        .iter()
+        .map(|(platform, handle, post, observed_at)| Input {
+            key: (*platform, handle.clone()),
+            external_id: post.external_id.clone(),
+            content: Content::of(post),
+            observed_at: *observed_at,
+        })
+        .collect()
 }
 
 /// sqlx's errors, classified as every other database error is.
@@ -232,7 +237,7 @@ pub(crate) fn sqlite_error(error: rusqlite::Error) -> StoreError {
     }
 }
 
-mod sqlite {
+pub(crate) mod sqlite {
     use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
     use super::sqlite_error as error;
@@ -249,177 +254,234 @@ mod sqlite {
         inputs: Vec<Input>,
         now: DateTime<Utc>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
-        let mut connection = pool.acquire().await.map_err(sqlx_error)?;
-        let runtime = tokio::runtime::Handle::current();
+        let connection = pool.acquire().await.map_err(sqlx_error)?;
         // The blocking thread runs on after the call is dropped: it checks the call's
         // deadline itself before committing.
         let deadline = crate::deadline::current();
-        tokio::task::spawn_blocking(move || {
-            let mut handle = runtime
-                .block_on(connection.lock_handle())
-                .map_err(sqlx_error)?;
-            // SAFETY: the handle is a live connection, locked for us until `handle` drops,
-            // which is after `db` (declared later, dropped first); `from_handle` does not
-            // close it on drop.
-            let mut db =
-                unsafe { rusqlite::Connection::from_handle(handle.as_raw_handle().as_ptr()) }
-                    .map_err(error)?;
-            write(&mut db, &inputs, now, deadline)
-        })
-        .await
-        .map_err(|e| StoreError::Database(DbErr::Custom(format!("post writer stopped: {e}"))))?
+        let (_, result) =
+            on_handle(connection, move |db| write(db, &inputs, now, deadline)).await?;
+        result
     }
 
+    /// Runs `work` on the connection's own SQLite handle (sqlx's `lock_handle`, driven by
+    /// rusqlite) on a blocking thread, and hands the connection back with what it returned.
+    pub(crate) async fn on_handle<C, T>(
+        mut connection: C,
+        work: impl FnOnce(&mut rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<(C, Result<T, StoreError>), StoreError>
+    where
+        C: std::ops::DerefMut<Target = sqlx::SqliteConnection> + Send + 'static,
+        T: Send + 'static,
+    {
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let result = (|| {
+                let mut handle = runtime
+                    .block_on(connection.lock_handle())
+                    .map_err(sqlx_error)?;
+                // SAFETY: the handle is a live connection, locked for us until `handle`
+                // drops, which is after `db` (declared later, dropped first); `from_handle`
+                // does not close it on drop.
+                let mut db =
+                    unsafe { rusqlite::Connection::from_handle(handle.as_raw_handle().as_ptr()) }
+                        .map_err(error)?;
+                work(&mut db)
+            })();
+            (connection, result)
+        })
+        .await
+        .map_err(|e| StoreError::Database(DbErr::Custom(format!("post writer stopped: {e}"))))
+    }
+
+    /// One batch in its own transaction.
     fn write(
         db: &mut rusqlite::Connection,
         inputs: &[Input],
         now: DateTime<Utc>,
         deadline: Option<tokio::time::Instant>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
-        let now_text = sqlite_time(now);
         // IMMEDIATE: take the write lock first, so that two writers never both read and then
-        // deadlock upgrading. Rows are then written one by one in key order (one post's inputs
-        // in input order): with no other writer, each input sees what the ones before it wrote.
+        // deadlock upgrading.
         let txn = db
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(error)?;
-        let mut changed: Vec<i64> = Vec::new();
-        let mut changes: Vec<(usize, i64, bool)> = Vec::new();
-        let outcomes = {
-            let mut find_creator = txn
-                .prepare("SELECT id FROM creators WHERE platform = ?1 AND handle = ?2")
-                .map_err(error)?;
-            let mut add_creator = txn
-                .prepare(
-                    "INSERT INTO creators (platform, handle, display_name, bio, verified, \
-                     is_private, has_profile_picture, categories, created_at, updated_at) \
-                     VALUES (?1, ?2, '', '', 0, 0, 0, '[]', ?3, ?3)",
-                )
-                .map_err(error)?;
-            // A new post is one statement; only a post already stored is read and compared.
-            let mut insert = txn
-                .prepare(
-                    "INSERT INTO posts (creator_id, external_id, posted_at, format, likes, \
-                     comments, shares, saves, views, caption, hashtags, mentions, \
-                     paid_partnership, url, updated_at, observed_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
-                     ON CONFLICT (creator_id, external_id) DO NOTHING",
-                )
-                .map_err(error)?;
-            let mut lookup = txn
-                .prepare(
-                    "SELECT posted_at, format, likes, comments, shares, saves, views, caption, \
-                     hashtags, mentions, paid_partnership, url, observed_at \
-                     FROM posts WHERE creator_id = ?1 AND external_id = ?2",
-                )
-                .map_err(error)?;
-            let mut update = txn
-                .prepare(
-                    "UPDATE posts SET posted_at = ?3, format = ?4, likes = ?5, comments = ?6, \
-                     shares = ?7, saves = ?8, views = ?9, caption = ?10, hashtags = ?11, \
-                     mentions = ?12, paid_partnership = ?13, url = ?14, updated_at = ?15, \
-                     observed_at = ?16 WHERE creator_id = ?1 AND external_id = ?2",
-                )
-                .map_err(error)?;
-            // In key order (stable, so one post's inputs keep theirs): index pages are then
-            // visited in order rather than at random, and one account's posts are together.
-            let mut order: Vec<usize> = (0..inputs.len()).collect();
-            order.sort_by(|&a, &b| {
-                (&inputs[a].key, &inputs[a].external_id)
-                    .cmp(&(&inputs[b].key, &inputs[b].external_id))
-            });
-            let mut outcomes = vec![WriteOutcome::Unchanged; inputs.len()];
-            let mut account: Option<(&Key, i64)> = None;
-            for index in order {
-                let input = &inputs[index];
-                let creator_id = match account {
-                    Some((key, id)) if key == &input.key => id,
-                    _ => {
-                        let (platform, handle) = (input.key.0.as_str(), input.key.1.as_str());
-                        let found: Option<i64> = find_creator
-                            .query_row(params![platform, handle], |row| row.get(0))
-                            .optional()
-                            .map_err(error)?;
-                        let id = match found {
-                            Some(id) => id,
-                            None => {
-                                add_creator
-                                    .execute(params![platform, handle, now_text])
-                                    .map_err(error)?;
-                                txn.last_insert_rowid()
-                            }
-                        };
-                        account = Some((&input.key, id));
-                        id
-                    }
-                };
-                let content = &input.content;
-                let values = params![
-                    creator_id,
-                    input.external_id,
-                    sqlite_time(content.posted_at),
-                    content.format,
-                    content.likes,
-                    content.comments,
-                    content.shares,
-                    content.saves,
-                    content.views,
-                    content.caption,
-                    content.hashtags,
-                    content.mentions,
-                    content.paid_partnership,
-                    content.url,
-                    now_text,
-                    sqlite_time(input.observed_at),
-                ];
-                let outcome = if insert.execute(values).map_err(error)? == 1 {
-                    WriteOutcome::Created
-                } else {
-                    let previous = lookup
-                        .query_row(params![creator_id, input.external_id], stored_row)
-                        .optional()
-                        .map_err(error)?
-                        .map(Stored::try_from)
-                        .transpose()?;
-                    let (outcome, write) = decide(previous.as_ref(), input);
-                    if write {
-                        update.execute(values).map_err(error)?;
-                    }
-                    outcome
-                };
-                if outcome != WriteOutcome::Unchanged {
-                    changed.push(creator_id);
-                    changes.push((index, creator_id, outcome == WriteOutcome::Created));
-                }
-                outcomes[index] = outcome;
-            }
-            outcomes
-        };
-        changed.sort_unstable();
-        changed.dedup();
-        {
-            // A new mark starts at the time in microseconds and a repeat adds one (see
-            // `scores::mark_dirty`).
-            let mut mark = txn
-                .prepare(
-                    "INSERT INTO score_queue (creator_id, version, enqueued_at) VALUES (?1, ?2, ?3) \
-                     ON CONFLICT (creator_id) DO UPDATE SET version = score_queue.version + 1",
-                )
-                .map_err(error)?;
-            for creator_id in &changed {
-                mark.execute(params![creator_id, now.timestamp_micros(), now_text])
-                    .map_err(error)?;
-            }
-        }
-        if !changes.is_empty() {
-            let campaigns = attribution::sqlite::active(&txn)?;
-            let found = campaigns.attribute(inputs, &changes);
-            attribution::sqlite::store(&txn, &found, now)?;
-        }
+        let written = write_batch(&txn, inputs, now, &[])?;
+        mark(&txn, written.changed.iter().copied(), now)?;
         // Dropping the transaction rolls it back.
         crate::deadline::check_commit(deadline)?;
         txn.commit().map_err(error)?;
-        Ok(outcomes)
+        Ok(written.outcomes)
+    }
+
+    /// What a batch wrote.
+    pub(crate) struct Written {
+        pub outcomes: Vec<WriteOutcome>,
+        /// Accounts the batch created, with their ids.
+        pub new_accounts: Vec<(Key, i64)>,
+        /// Creators whose posts changed, sorted, each once.
+        pub changed: Vec<i64>,
+    }
+
+    /// Writes a batch's posts (and their attributions) inside the caller's transaction;
+    /// `known` holds account ids already read or created (creators are never deleted). Rows are written one by one in key order
+    /// (one post's inputs in input order): with no other writer, each input sees what the ones
+    /// before it wrote.
+    pub(crate) fn write_batch(
+        db: &rusqlite::Connection,
+        inputs: &[Input],
+        now: DateTime<Utc>,
+        known: &[&HashMap<Key, i64>],
+    ) -> Result<Written, StoreError> {
+        let now_text = sqlite_time(now);
+        let mut changed: Vec<i64> = Vec::new();
+        let mut changes: Vec<(usize, i64, bool)> = Vec::new();
+        let mut new_accounts = Vec::new();
+        let mut find_creator = db
+            .prepare("SELECT id FROM creators WHERE platform = ?1 AND handle = ?2")
+            .map_err(error)?;
+        let mut add_creator = db
+            .prepare(
+                "INSERT INTO creators (platform, handle, display_name, bio, verified, \
+                 is_private, has_profile_picture, categories, created_at, updated_at) \
+                 VALUES (?1, ?2, '', '', 0, 0, 0, '[]', ?3, ?3)",
+            )
+            .map_err(error)?;
+        // A new post is one statement; only a post already stored is read and compared.
+        let mut insert = db
+            .prepare(
+                "INSERT INTO posts (creator_id, external_id, posted_at, format, likes, \
+                 comments, shares, saves, views, caption, hashtags, mentions, \
+                 paid_partnership, url, updated_at, observed_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
+                 ON CONFLICT (creator_id, external_id) DO NOTHING",
+            )
+            .map_err(error)?;
+        let mut lookup = db
+            .prepare(
+                "SELECT posted_at, format, likes, comments, shares, saves, views, caption, \
+                 hashtags, mentions, paid_partnership, url, observed_at \
+                 FROM posts WHERE creator_id = ?1 AND external_id = ?2",
+            )
+            .map_err(error)?;
+        let mut update = db
+            .prepare(
+                "UPDATE posts SET posted_at = ?3, format = ?4, likes = ?5, comments = ?6, \
+                 shares = ?7, saves = ?8, views = ?9, caption = ?10, hashtags = ?11, \
+                 mentions = ?12, paid_partnership = ?13, url = ?14, updated_at = ?15, \
+                 observed_at = ?16 WHERE creator_id = ?1 AND external_id = ?2",
+            )
+            .map_err(error)?;
+        // In key order (stable, so one post's inputs keep theirs): index pages are then
+        // visited in order rather than at random, and one account's posts are together.
+        let mut order: Vec<usize> = (0..inputs.len()).collect();
+        order.sort_by(|&a, &b| {
+            (&inputs[a].key, &inputs[a].external_id).cmp(&(&inputs[b].key, &inputs[b].external_id))
+        });
+        let mut outcomes = vec![WriteOutcome::Unchanged; inputs.len()];
+        let mut account: Option<(&Key, i64)> = None;
+        for index in order {
+            let input = &inputs[index];
+            let creator_id = match account {
+                Some((key, id)) if key == &input.key => id,
+                _ => {
+                    let id = match known.iter().find_map(|ids| ids.get(&input.key).copied()) {
+                        Some(id) => id,
+                        None => {
+                            let (platform, handle) = (input.key.0.as_str(), input.key.1.as_str());
+                            let found: Option<i64> = find_creator
+                                .query_row(params![platform, handle], |row| row.get(0))
+                                .optional()
+                                .map_err(error)?;
+                            match found {
+                                Some(id) => id,
+                                None => {
+                                    add_creator
+                                        .execute(params![platform, handle, now_text])
+                                        .map_err(error)?;
+                                    let id = db.last_insert_rowid();
+                                    new_accounts.push((input.key.clone(), id));
+                                    id
+                                }
+                            }
+                        }
+                    };
+                    account = Some((&input.key, id));
+                    id
+                }
+            };
+            let content = &input.content;
+            let values = params![
+                creator_id,
+                input.external_id,
+                sqlite_time(content.posted_at),
+                content.format,
+                content.likes,
+                content.comments,
+                content.shares,
+                content.saves,
+                content.views,
+                content.caption,
+                content.hashtags,
+                content.mentions,
+                content.paid_partnership,
+                content.url,
+                now_text,
+                sqlite_time(input.observed_at),
+            ];
+            let outcome = if insert.execute(values).map_err(error)? == 1 {
+                WriteOutcome::Created
+            } else {
+                let previous = lookup
+                    .query_row(params![creator_id, input.external_id], stored_row)
+                    .optional()
+                    .map_err(error)?
+                    .map(Stored::try_from)
+                    .transpose()?;
+                let (outcome, write) = decide(previous.as_ref(), input);
+                if write {
+                    update.execute(values).map_err(error)?;
+                }
+                outcome
+            };
+            if outcome != WriteOutcome::Unchanged {
+                changed.push(creator_id);
+                changes.push((index, creator_id, outcome == WriteOutcome::Created));
+            }
+            outcomes[index] = outcome;
+        }
+        if !changes.is_empty() {
+            let campaigns = attribution::sqlite::active(db)?;
+            let found = campaigns.attribute(inputs, &changes);
+            attribution::sqlite::store(db, &found, now)?;
+        }
+        changed.sort_unstable();
+        changed.dedup();
+        Ok(Written {
+            outcomes,
+            new_accounts,
+            changed,
+        })
+    }
+
+    /// Marks creators for rescoring: a new mark starts at the time in microseconds and a
+    /// repeat adds one (see `scores::mark_dirty`).
+    pub(crate) fn mark(
+        db: &rusqlite::Connection,
+        creators: impl IntoIterator<Item = i64>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut mark = db
+            .prepare(
+                "INSERT INTO score_queue (creator_id, version, enqueued_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (creator_id) DO UPDATE SET version = score_queue.version + 1",
+            )
+            .map_err(error)?;
+        let now_text = sqlite_time(now);
+        for creator_id in creators {
+            mark.execute(params![creator_id, now.timestamp_micros(), now_text])
+                .map_err(error)?;
+        }
+        Ok(())
     }
 
     /// A stored post's columns, times still as text.

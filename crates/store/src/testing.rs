@@ -158,3 +158,35 @@ pub async fn orphaned_posts(store: &Store) -> Result<i64, StoreError> {
         .ok_or_else(|| StoreError::Corrupt("COUNT(*) returned no row".to_owned()))?;
     Ok(row.try_get::<i64>("", "n")?)
 }
+
+/// Makes the database refuse any post with this external id, as a constraint the importer's
+/// validation did not foresee would: a trigger raising a constraint error (SQLite) or a check
+/// violation (PostgreSQL).
+pub async fn refuse_posts_with_external_id(
+    store: &Store,
+    external_id: &str,
+) -> Result<(), StoreError> {
+    let quoted = external_id.replace('\'', "''");
+    let statements = match store.db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => vec![
+            format!(
+                "CREATE FUNCTION refuse_post() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.external_id = '{quoted}' THEN \
+                 RAISE EXCEPTION 'refused by the test' USING ERRCODE = 'check_violation'; \
+                 END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+            ),
+            "CREATE TRIGGER refuse_post BEFORE INSERT OR UPDATE ON posts \
+             FOR EACH ROW EXECUTE FUNCTION refuse_post()"
+                .to_owned(),
+        ],
+        _ => vec![format!(
+            "CREATE TRIGGER refuse_post BEFORE INSERT ON posts \
+             WHEN NEW.external_id = '{quoted}' \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        )],
+    };
+    for statement in statements {
+        store.db.execute_unprepared(&statement).await?;
+    }
+    Ok(())
+}

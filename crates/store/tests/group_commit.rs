@@ -1,0 +1,224 @@
+#![allow(
+    unused_crate_dependencies,
+    reason = "integration tests link every dependency of the library"
+)]
+
+//! Group commit (a bulk import's batches in one transaction on SQLite), on every configured
+//! backend: what other connections see before and after the commit, a batch the database
+//! refuses, a group dropped before its commit, and writers waiting on an open group.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use resonance_core::{ContentFormat, Handle, Platform, Post};
+use resonance_store::testing::{Backend, TestDatabase, backends};
+use resonance_store::{JobCounts, Store, StoreError, WriteOutcome};
+
+fn at(day: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 10, day, 12, 0, 0)
+        .single()
+        .expect("valid date")
+}
+
+fn post(account: &str, id: &str) -> (Platform, Handle, Post, DateTime<Utc>) {
+    let post = Post {
+        external_id: id.to_owned(),
+        posted_at: at(3),
+        format: ContentFormat::Reel,
+        likes: Some(120),
+        comments: Some(7),
+        shares: None,
+        saves: None,
+        views: Some(10_000),
+        caption: "so good".to_owned(),
+        hashtags: Vec::new(),
+        mentions: Vec::new(),
+        paid_partnership: false,
+        url: None,
+    };
+    (
+        Platform::Instagram,
+        Handle::parse(account).expect("valid handle"),
+        post,
+        at(10),
+    )
+}
+
+async fn stored_posts(store: &Store, account: &str) -> Option<u64> {
+    store
+        .creators()
+        .find(
+            Platform::Instagram,
+            &Handle::parse(account).expect("handle"),
+        )
+        .await
+        .expect("find")
+        .map(|creator| creator.stored_posts)
+}
+
+async fn each_backend<F, Fut>(test: F)
+where
+    F: Fn(Backend, Store) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for backend in backends() {
+        let (database, store) = TestDatabase::store(backend).await.expect("test database");
+        test(backend, store.clone()).await;
+        store.close().await.expect("close");
+        database.drop_database().await.expect("drop test database");
+    }
+}
+
+#[tokio::test]
+async fn grouped_batches_commit_with_their_counts_and_a_refused_batch_rolls_back_alone() {
+    each_backend(|backend, store| async move {
+        resonance_store::testing::refuse_posts_with_external_id(&store, "refuse-me")
+            .await
+            .expect("trigger");
+        let (job, _) = store
+            .ingest()
+            .start_job("job-1", None, None, "posts.jsonl", at(20))
+            .await
+            .expect("job");
+        let mut group = store.group_commit();
+
+        let first = [post("alice", "a1"), post("bob", "b1")];
+        assert_eq!(
+            group
+                .upsert_posts(&first, at(20))
+                .await
+                .expect("first batch"),
+            [WriteOutcome::Created, WriteOutcome::Created]
+        );
+        let counts = JobCounts {
+            created: 2,
+            ..JobCounts::default()
+        };
+        group.add_counts(&job.id, counts).await.expect("counts");
+        // Other connections see the batch once it is committed: at once on PostgreSQL, with
+        // the group on SQLite.
+        let seen_before = stored_posts(&store, "alice").await;
+        match backend {
+            Backend::Sqlite => assert_eq!(seen_before, None, "not committed yet"),
+            Backend::Postgres => assert_eq!(seen_before, Some(1)),
+        }
+
+        // A batch the database refuses: its new account and posts go, the group stays.
+        let refused = [post("carol", "c1"), post("carol", "refuse-me")];
+        let error = group
+            .upsert_posts(&refused, at(20))
+            .await
+            .expect_err("refused");
+        assert!(matches!(error, StoreError::Refused(_)), "{error:?}");
+        // The account the refused batch created is created again, not taken from a cache.
+        assert_eq!(
+            group
+                .upsert_posts(&[post("carol", "c1")], at(20))
+                .await
+                .expect("after the refusal"),
+            [WriteOutcome::Created]
+        );
+        group
+            .add_counts(
+                &job.id,
+                JobCounts {
+                    created: 1,
+                    ..JobCounts::default()
+                },
+            )
+            .await
+            .expect("counts");
+        group.commit().await.expect("commit");
+
+        for (account, posts) in [("alice", 1), ("bob", 1), ("carol", 1)] {
+            assert_eq!(
+                stored_posts(&store, account).await,
+                Some(posts),
+                "{account}"
+            );
+        }
+        assert_eq!(
+            resonance_store::testing::orphaned_posts(&store)
+                .await
+                .expect("count"),
+            0
+        );
+        let job = store
+            .ingest()
+            .get_job(&job.id, None)
+            .await
+            .expect("get")
+            .expect("job");
+        assert_eq!(job.counts.created, 3, "the counts committed with the posts");
+        // Every account whose posts changed waits for rescoring.
+        let lag = store.scores().lag().await.expect("lag");
+        assert_eq!(lag.pending, 3);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_group_dropped_before_its_commit_leaves_nothing_and_the_store_goes_on() {
+    each_backend(|backend, store| async move {
+        let mut group = store.group_commit();
+        group
+            .upsert_posts(&[post("dora", "d1")], at(20))
+            .await
+            .expect("batch");
+        drop(group);
+        match backend {
+            // The import failed before the commit: nothing of the group is kept.
+            Backend::Sqlite => assert_eq!(stored_posts(&store, "dora").await, None),
+            Backend::Postgres => assert_eq!(stored_posts(&store, "dora").await, Some(1)),
+        }
+        // The writer's connection went with the transaction; the next write gets a new one.
+        let outcomes = store
+            .creators()
+            .upsert_posts(&[post("dora", "d1"), post("dora", "d2")], at(20))
+            .await
+            .expect("write after the drop");
+        let expected = match backend {
+            Backend::Sqlite => [WriteOutcome::Created, WriteOutcome::Created],
+            Backend::Postgres => [WriteOutcome::Unchanged, WriteOutcome::Created],
+        };
+        assert_eq!(outcomes, expected);
+        assert_eq!(stored_posts(&store, "dora").await, Some(2));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn other_writers_wait_for_an_open_group_and_then_succeed() {
+    each_backend(|backend, store| async move {
+        let mut group = store.group_commit();
+        group
+            .upsert_posts(&[post("erin", "e1")], at(20))
+            .await
+            .expect("batch");
+        // A write through the pool (an API call, say), not through the group's connection.
+        let writer = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .ingest()
+                    .start_job("job-2", None, None, "push", at(20))
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if backend == Backend::Sqlite {
+            // One writer at a time on SQLite: the other waits for the group's commit
+            // (the busy timeout is 5 s, the group commits within a second).
+            assert!(!writer.is_finished(), "the write waits for the group");
+        }
+        group.commit().await.expect("commit");
+        let (job, created) = writer
+            .await
+            .expect("task")
+            .expect("the waiting write succeeds");
+        assert!(created);
+        assert_eq!(job.id, "job-2");
+        assert_eq!(stored_posts(&store, "erin").await, Some(1));
+    })
+    .await;
+}
