@@ -11,10 +11,11 @@
 //!   against the row as the inputs before it left it.
 //! - PostgreSQL: a handful of statements per batch, each binding whole columns as arrays and
 //!   reading them with `UNNEST`: the batch's stored rows are read in one join, [`plan`] decides
-//!   every input, and the write is a plain `INSERT ... SELECT` of the posts read as new and an
-//!   `INSERT ... SELECT ... ON CONFLICT` of the others, so a batch costs a few round trips, not
-//!   one per row. A batch that loses a race to create a post is tried again (see
-//!   `postgres::upsert`), so that two batches never both report one post created.
+//!   every input, and the write is a `COPY` of the posts read as new (PostgreSQL's bulk path,
+//!   without conflict handling) and an `INSERT ... SELECT ... ON CONFLICT` of the others, so a
+//!   batch costs a few round trips, not one per row. A batch that loses a race to create a
+//!   post is tried again (see `postgres::upsert`), so that two batches never both report one
+//!   post created.
 //!
 //! Every batch also marks the creators whose posts changed for rescoring and attributes the
 //! written posts to active campaigns ([`crate::attribution`]), in the same transaction.
@@ -664,7 +665,7 @@ mod postgres {
             (new, known)
         };
         if !new.is_empty() {
-            match write(&mut txn, inputs, &ids, &new, now, false).await {
+            match copy_new(&mut txn, inputs, &ids, &new, now).await {
                 Err(sqlx::Error::Database(error))
                     if error.kind() == sqlx::error::ErrorKind::UniqueViolation =>
                 {
@@ -674,7 +675,7 @@ mod postgres {
             }
         }
         if !known.is_empty() {
-            write(&mut txn, inputs, &ids, &known, now, true)
+            upsert_rows(&mut txn, inputs, &ids, &known, now)
                 .await
                 .map_err(sqlx_error)?;
         }
@@ -752,52 +753,115 @@ mod postgres {
         Ok(stored)
     }
 
-    /// The posts insert, from one array per column; `UPSERT_POSTS` adds what updates a stored
-    /// post with a newer observation.
-    macro_rules! insert_posts {
-        () => {
-            "INSERT INTO posts (creator_id, external_id, posted_at, format, likes, comments, \
-             shares, saves, views, caption, hashtags, mentions, paid_partnership, url, \
-             updated_at, observed_at) \
-             SELECT r.creator_id, r.external_id, r.posted_at, r.format, r.likes, r.comments, \
-             r.shares, r.saves, r.views, r.caption, r.hashtags, r.mentions, \
-             r.paid_partnership, r.url, $15, r.observed_at \
-             FROM UNNEST($1::int8[], $2::text[], $3::timestamptz[], $4::text[], $5::int8[], \
-             $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::text[], $11::text[], \
-             $12::text[], $13::bool[], $14::text[], $16::timestamptz[]) \
-             AS r(creator_id, external_id, posted_at, format, likes, comments, shares, saves, \
-             views, caption, hashtags, mentions, paid_partnership, url, observed_at)"
-        };
-    }
-    const INSERT_POSTS: &str = insert_posts!();
-    const UPSERT_POSTS: &str = concat!(
-        insert_posts!(),
-        " ON CONFLICT (creator_id, external_id) DO UPDATE SET \
-             posted_at = excluded.posted_at, format = excluded.format, \
-             likes = excluded.likes, comments = excluded.comments, \
-             shares = excluded.shares, saves = excluded.saves, views = excluded.views, \
-             caption = excluded.caption, hashtags = excluded.hashtags, \
-             mentions = excluded.mentions, paid_partnership = excluded.paid_partnership, \
-             url = excluded.url, updated_at = excluded.updated_at, \
-             observed_at = excluded.observed_at \
-             WHERE posts.observed_at IS NULL OR excluded.observed_at >= posts.observed_at"
-    );
+    /// The posts upsert, from one array per column: a stored post is updated by a newer
+    /// observation.
+    const UPSERT_POSTS: &str = "INSERT INTO posts (creator_id, external_id, posted_at, format, \
+         likes, comments, shares, saves, views, caption, hashtags, mentions, paid_partnership, \
+         url, updated_at, observed_at) \
+         SELECT r.creator_id, r.external_id, r.posted_at, r.format, r.likes, r.comments, \
+         r.shares, r.saves, r.views, r.caption, r.hashtags, r.mentions, \
+         r.paid_partnership, r.url, $15, r.observed_at \
+         FROM UNNEST($1::int8[], $2::text[], $3::timestamptz[], $4::text[], $5::int8[], \
+         $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::text[], $11::text[], \
+         $12::text[], $13::bool[], $14::text[], $16::timestamptz[]) \
+         AS r(creator_id, external_id, posted_at, format, likes, comments, shares, saves, \
+         views, caption, hashtags, mentions, paid_partnership, url, observed_at) \
+         ON CONFLICT (creator_id, external_id) DO UPDATE SET \
+         posted_at = excluded.posted_at, format = excluded.format, \
+         likes = excluded.likes, comments = excluded.comments, \
+         shares = excluded.shares, saves = excluded.saves, views = excluded.views, \
+         caption = excluded.caption, hashtags = excluded.hashtags, \
+         mentions = excluded.mentions, paid_partnership = excluded.paid_partnership, \
+         url = excluded.url, updated_at = excluded.updated_at, \
+         observed_at = excluded.observed_at \
+         WHERE posts.observed_at IS NULL OR excluded.observed_at >= posts.observed_at";
 
-    /// Writes the inputs at `rows` (in key order), updating stored posts unless the batch read
-    /// them all as new (`upsert` false: a post stored meanwhile fails the statement).
-    async fn write(
+    /// The columns `copy_new` sends, in order.
+    const COPY_POSTS: &str = "COPY posts (creator_id, external_id, posted_at, format, likes, \
+        comments, shares, saves, views, caption, hashtags, mentions, paid_partnership, url, \
+        updated_at, observed_at) FROM STDIN";
+
+    /// Inserts the inputs at `rows` (in key order), which the batch read as new, with `COPY`:
+    /// PostgreSQL's bulk path, about twice as fast on the server as `INSERT ... SELECT FROM
+    /// UNNEST` of the same rows. A post stored meanwhile fails it with a unique violation, as
+    /// it fails a plain insert, and the batch is tried again.
+    async fn copy_new(
         txn: &mut sqlx::Transaction<'_, sqlx::Postgres>,
         inputs: &[Input],
         ids: &[i64],
         rows: &[usize],
         now: DateTime<Utc>,
-        upsert: bool,
     ) -> Result<(), sqlx::Error> {
-        let statement = if upsert { UPSERT_POSTS } else { INSERT_POSTS };
+        use std::fmt::Write as _;
+        let mut data = String::with_capacity(rows.len() * 160);
+        let now = now.to_rfc3339();
+        for &row in rows {
+            let input = &inputs[row];
+            let content = &input.content;
+            let _ = write!(data, "{}\t", ids[row]);
+            copy_text(&mut data, &input.external_id);
+            let _ = write!(data, "\t{}\t", content.posted_at.to_rfc3339());
+            copy_text(&mut data, &content.format);
+            for count in [
+                content.likes,
+                content.comments,
+                content.shares,
+                content.saves,
+                content.views,
+            ] {
+                match count {
+                    Some(count) => {
+                        let _ = write!(data, "\t{count}");
+                    }
+                    None => data.push_str("\t\\N"),
+                }
+            }
+            for text in [&content.caption, &content.hashtags, &content.mentions] {
+                data.push('\t');
+                copy_text(&mut data, text);
+            }
+            data.push_str(if content.paid_partnership {
+                "\tt\t"
+            } else {
+                "\tf\t"
+            });
+            match &content.url {
+                Some(url) => copy_text(&mut data, url),
+                None => data.push_str("\\N"),
+            }
+            let _ = writeln!(data, "\t{now}\t{}", input.observed_at.to_rfc3339());
+        }
+        let mut copy = txn.copy_in_raw(COPY_POSTS).await?;
+        copy.send(data.as_bytes()).await?;
+        copy.finish().await?;
+        Ok(())
+    }
+
+    /// A value in `COPY`'s text format: backslash, tab, line feed and carriage return escaped.
+    fn copy_text(data: &mut String, text: &str) {
+        for c in text.chars() {
+            match c {
+                '\\' => data.push_str("\\\\"),
+                '\t' => data.push_str("\\t"),
+                '\n' => data.push_str("\\n"),
+                '\r' => data.push_str("\\r"),
+                c => data.push(c),
+            }
+        }
+    }
+
+    /// Writes the inputs at `rows` (in key order), inserting or updating them.
+    async fn upsert_rows(
+        txn: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        inputs: &[Input],
+        ids: &[i64],
+        rows: &[usize],
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
         let column = |f: fn(&Input) -> Option<i64>| -> Vec<Option<i64>> {
             rows.iter().map(|&i| f(&inputs[i])).collect()
         };
-        sqlx::query(statement)
+        sqlx::query(UPSERT_POSTS)
             .bind(rows.iter().map(|&i| ids[i]).collect::<Vec<i64>>())
             .bind(
                 rows.iter()

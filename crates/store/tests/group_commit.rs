@@ -222,3 +222,47 @@ async fn other_writers_wait_for_an_open_group_and_then_succeed() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn post_text_is_stored_as_given_whatever_characters_it_holds() {
+    // New posts reach PostgreSQL through COPY's text format, where a tab, a line break or a
+    // backslash means something: each must come back as it was sent.
+    each_backend(|_, store| async move {
+        let texts = [
+            "tab\there",
+            "two\nlines\r\nand a carriage return\r",
+            "back\\slash \\N \\. \\t",
+            "\\.",
+            "\\N",
+            "émoji 🎉 and \u{2028} separators",
+        ];
+        let posts: Vec<_> = texts
+            .iter()
+            .enumerate()
+            .map(|(n, text)| {
+                let (platform, handle, mut post, observed) = post("gina", &format!("g{n}"));
+                post.caption = (*text).to_owned();
+                post.url = Some(format!("https://example.com/{text}"));
+                post.mentions = vec![(*text).to_owned()];
+                (platform, handle, post, observed)
+            })
+            .collect();
+        let outcomes = store
+            .creators()
+            .upsert_posts(&posts, at(20))
+            .await
+            .expect("stored");
+        assert!(outcomes.iter().all(|o| *o == WriteOutcome::Created));
+        // The same posts again are unchanged: what is stored equals what was sent.
+        let again = store
+            .creators()
+            .upsert_posts(&posts, at(20))
+            .await
+            .expect("again");
+        assert!(
+            again.iter().all(|o| *o == WriteOutcome::Unchanged),
+            "{again:?}"
+        );
+    })
+    .await;
+}
