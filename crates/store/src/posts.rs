@@ -464,8 +464,8 @@ pub(crate) mod sqlite {
         })
     }
 
-    /// Marks creators for rescoring: a new mark starts at the time in microseconds and a
-    /// repeat adds one (see `scores::mark_dirty`).
+    /// Marks creators for rescoring: a new mark starts at the time in microseconds, and a
+    /// repeat adds one if a rescorer has read the entry (see `scores::mark_dirty`).
     pub(crate) fn mark(
         db: &rusqlite::Connection,
         creators: impl IntoIterator<Item = i64>,
@@ -473,8 +473,9 @@ pub(crate) mod sqlite {
     ) -> Result<(), StoreError> {
         let mut mark = db
             .prepare(
-                "INSERT INTO score_queue (creator_id, version, enqueued_at) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (creator_id) DO UPDATE SET version = score_queue.version + 1",
+                "INSERT INTO score_queue (creator_id, version, enqueued_at, claimed) \
+                 VALUES (?1, ?2, ?3, FALSE) ON CONFLICT (creator_id) DO UPDATE \
+                 SET version = score_queue.version + 1, claimed = FALSE WHERE score_queue.claimed",
             )
             .map_err(error)?;
         let now_text = sqlite_time(now);
@@ -680,12 +681,13 @@ mod postgres {
                 .map_err(sqlx_error)?;
         }
         if !plan.changed.is_empty() {
-            // A new mark starts at the time in microseconds and a repeat adds one (see
-            // `scores::mark_dirty`).
+            // A new mark starts at the time in microseconds, and a repeat adds one if a
+            // rescorer has read the entry (see `scores::mark_dirty`).
             sqlx::query(
-                "INSERT INTO score_queue (creator_id, version, enqueued_at) \
-                 SELECT id, $2, $3 FROM UNNEST($1::int8[]) AS k(id) \
-                 ON CONFLICT (creator_id) DO UPDATE SET version = score_queue.version + 1",
+                "INSERT INTO score_queue (creator_id, version, enqueued_at, claimed) \
+                 SELECT id, $2, $3, FALSE FROM UNNEST($1::int8[]) AS k(id) \
+                 ON CONFLICT (creator_id) DO UPDATE \
+                 SET version = score_queue.version + 1, claimed = FALSE WHERE score_queue.claimed",
             )
             .bind(&plan.changed)
             .bind(now.timestamp_micros())

@@ -218,10 +218,13 @@ pub(crate) async fn mark_dirty<C: ConnectionTrait>(
         // after an earlier one was cleared never has that one's version, so a rescorer still
         // holding the old version cannot clear the new mark.
         let first_version = now.timestamp_micros();
+        // Only an entry a rescorer has read (claimed) needs the bump; one still unread is left
+        // as it is, since whoever reads it reads this change too (see `claim`).
         score_queue::Entity::insert_many(chunk.iter().map(|id| score_queue::ActiveModel {
             creator_id: Set(*id),
             version: Set(first_version),
             enqueued_at: Set(now),
+            claimed: Set(false),
         }))
         .on_conflict(
             OnConflict::column(score_queue::Column::CreatorId)
@@ -229,6 +232,8 @@ pub(crate) async fn mark_dirty<C: ConnectionTrait>(
                     score_queue::Column::Version,
                     Expr::cust("score_queue.version + 1"),
                 )
+                .value(score_queue::Column::Claimed, false)
+                .action_and_where(Expr::cust("score_queue.claimed"))
                 .to_owned(),
         )
         .exec_without_returning(db)
@@ -300,20 +305,30 @@ impl ScoreRepo<'_> {
         Ok(total)
     }
 
-    /// Up to `limit` creators due for rescoring, oldest change first.
+    /// Up to `limit` creators due for rescoring, oldest change first, marked as read: a change
+    /// made from now on bumps the entry's version, so that `finish` leaves it due.
     pub async fn claim(&self, limit: u64) -> Result<Vec<QueueEntry>, StoreError> {
-        Ok(score_queue::Entity::find()
-            .order_by_asc(score_queue::Column::EnqueuedAt)
-            .order_by_asc(score_queue::Column::CreatorId)
-            .limit(limit)
-            .all(self.db)
-            .await?
-            .into_iter()
-            .map(|row| QueueEntry {
-                creator_id: row.creator_id,
-                version: row.version,
-            })
-            .collect())
+        // The writer of a change locks the entry until it commits, and this update waits for
+        // it: the change is then stored before the rescorer reads the creator's data.
+        let statement = Statement::from_sql_and_values(
+            self.db.get_database_backend(),
+            "UPDATE score_queue SET claimed = TRUE WHERE creator_id IN \
+             (SELECT creator_id FROM score_queue ORDER BY enqueued_at, creator_id LIMIT $1) \
+             RETURNING creator_id, version, enqueued_at",
+            [Value::from(to_i64(limit))],
+        );
+        let mut rows: Vec<(DateTime<Utc>, QueueEntry)> = Vec::new();
+        for row in self.db.query_all_raw(statement).await? {
+            rows.push((
+                row.try_get("", "enqueued_at")?,
+                QueueEntry {
+                    creator_id: row.try_get("", "creator_id")?,
+                    version: row.try_get("", "version")?,
+                },
+            ));
+        }
+        rows.sort_by_key(|(at, entry)| (*at, entry.creator_id));
+        Ok(rows.into_iter().map(|(_, entry)| entry).collect())
     }
 
     /// Clears the entries that were read, unless a newer change bumped them meanwhile.

@@ -729,6 +729,21 @@ async fn changes_queue_a_rescoring_that_a_concurrent_change_keeps_due() {
             .upsert_profiles(&[profile("anna", 20_000, at(1))], at(1))
             .await
             .expect("profile");
+        // A second change before any rescorer has read the entry: one entry still, which the
+        // rescoring that reads both clears.
+        creators
+            .upsert_posts(
+                &[(
+                    Platform::Instagram,
+                    handle("anna"),
+                    post("p0", 1, 10),
+                    at(1),
+                )],
+                at(1),
+            )
+            .await
+            .expect("post");
+        assert_eq!(scores.lag().await.expect("lag").pending, 1);
         let due = scores.claim(10).await.expect("claim");
         assert_eq!(due.len(), 1);
         // Another change lands while the creator is being scored: it stays due.
@@ -762,7 +777,7 @@ async fn changes_queue_a_rescoring_that_a_concurrent_change_keeps_due() {
             .await
             .expect("inputs");
         assert_eq!(inputs.len(), 1, "unknown ids are skipped");
-        assert_eq!(inputs[0].posts.len(), 1);
+        assert_eq!(inputs[0].posts.len(), 2);
         assert!(inputs[0].profile.is_some());
     })
     .await;

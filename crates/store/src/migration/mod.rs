@@ -17,6 +17,7 @@ mod m20261203_000011_campaign_posts;
 mod m20261203_000012_posts_without_creator_fk;
 mod m20261203_000013_score_queue_fillfactor;
 mod m20261203_000014_sqlite_posts_without_time_index;
+mod m20261203_000015_score_queue_claimed;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000012_posts_without_creator_fk::Migration),
             Box::new(m20261203_000013_score_queue_fillfactor::Migration),
             Box::new(m20261203_000014_sqlite_posts_without_time_index::Migration),
+            Box::new(m20261203_000015_score_queue_claimed::Migration),
         ]
     }
 }
