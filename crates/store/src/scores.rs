@@ -309,14 +309,28 @@ impl ScoreRepo<'_> {
     /// made from now on bumps the entry's version, so that `finish` leaves it due.
     pub async fn claim(&self, limit: u64) -> Result<Vec<QueueEntry>, StoreError> {
         // The writer of a change locks the entry until it commits, and this update waits for
-        // it: the change is then stored before the rescorer reads the creator's data.
-        let statement = Statement::from_sql_and_values(
-            self.db.get_database_backend(),
-            "UPDATE score_queue SET claimed = TRUE WHERE creator_id IN \
-             (SELECT creator_id FROM score_queue ORDER BY enqueued_at, creator_id LIMIT $1) \
-             RETURNING creator_id, version, enqueued_at",
-            [Value::from(to_i64(limit))],
-        );
+        // it: the change is then stored before the rescorer reads the creator's data. On
+        // PostgreSQL the entries are locked in creator order, the order writers lock them in,
+        // so that a claim and a batch of changes never deadlock.
+        let backend = self.db.get_database_backend();
+        let sql = match backend {
+            sea_orm::DbBackend::Postgres => {
+                "WITH picked AS (SELECT creator_id FROM score_queue \
+                 ORDER BY enqueued_at, creator_id LIMIT $1), \
+                 locked AS (SELECT creator_id FROM score_queue \
+                 WHERE creator_id IN (SELECT creator_id FROM picked) \
+                 ORDER BY creator_id FOR UPDATE) \
+                 UPDATE score_queue SET claimed = TRUE \
+                 WHERE creator_id IN (SELECT creator_id FROM locked) \
+                 RETURNING creator_id, version, enqueued_at"
+            }
+            _ => {
+                "UPDATE score_queue SET claimed = TRUE WHERE creator_id IN \
+                 (SELECT creator_id FROM score_queue ORDER BY enqueued_at, creator_id LIMIT $1) \
+                 RETURNING creator_id, version, enqueued_at"
+            }
+        };
+        let statement = Statement::from_sql_and_values(backend, sql, [Value::from(to_i64(limit))]);
         let mut rows: Vec<(DateTime<Utc>, QueueEntry)> = Vec::new();
         for row in self.db.query_all_raw(statement).await? {
             rows.push((
@@ -333,6 +347,24 @@ impl ScoreRepo<'_> {
 
     /// Clears the entries that were read, unless a newer change bumped them meanwhile.
     pub async fn finish(&self, entries: &[QueueEntry]) -> Result<(), StoreError> {
+        if self.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            // Locked in creator order, the order writers lock entries in (no deadlock with a
+            // batch of changes); an entry bumped while this waited no longer matches.
+            let ids: Vec<i64> = entries.iter().map(|entry| entry.creator_id).collect();
+            let versions: Vec<i64> = entries.iter().map(|entry| entry.version).collect();
+            sea_orm::sqlx::query(
+                "DELETE FROM score_queue WHERE creator_id IN (SELECT q.creator_id \
+                 FROM score_queue q JOIN UNNEST($1::int8[], $2::int8[]) AS r(creator_id, version) \
+                 ON q.creator_id = r.creator_id AND q.version = r.version \
+                 ORDER BY q.creator_id FOR UPDATE OF q)",
+            )
+            .bind(&ids)
+            .bind(&versions)
+            .execute(self.db.get_postgres_connection_pool())
+            .await
+            .map_err(crate::posts::sqlx_error)?;
+            return Ok(());
+        }
         for chunk in entries.chunks(ROWS_PER_STATEMENT) {
             let mut read = sea_orm::Condition::any();
             for entry in chunk {
