@@ -784,9 +784,9 @@ mod postgres {
         updated_at, observed_at) FROM STDIN";
 
     /// Inserts the inputs at `rows` (in key order), which the batch read as new, with `COPY`:
-    /// PostgreSQL's bulk path, about twice as fast on the server as `INSERT ... SELECT FROM
-    /// UNNEST` of the same rows. A post stored meanwhile fails it with a unique violation, as
-    /// it fails a plain insert, and the batch is tried again.
+    /// PostgreSQL's bulk path (importing 1,000,000 posts took 15-16 s this way and 19-20 s by
+    /// `INSERT ... SELECT FROM UNNEST`). A post stored meanwhile fails it with a unique
+    /// violation, as it fails a plain insert, and the batch is tried again.
     async fn copy_new(
         txn: &mut sqlx::Transaction<'_, sqlx::Postgres>,
         inputs: &[Input],
