@@ -140,21 +140,27 @@ impl BoundServer {
         shutdown: Shutdown,
     ) -> anyhow::Result<()> {
         let (health, health_service) = tonic_health::server::health_reporter();
+        let status_of = |up: bool| {
+            if up {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            }
+        };
+        // Registered before the server accepts a connection: a check or watch of a service
+        // during startup gets its status, never NOT_FOUND (a spawned task may run later).
+        let initial = status_of(*database.borrow_and_update());
+        for service in &self.service_names {
+            health.set_service_status(*service, initial).await;
+        }
         let follow_database = tokio::spawn({
             let health = health.clone();
             let services = self.service_names.clone();
             async move {
-                loop {
-                    let status = if *database.borrow_and_update() {
-                        ServingStatus::Serving
-                    } else {
-                        ServingStatus::NotServing
-                    };
+                while database.changed().await.is_ok() {
+                    let status = status_of(*database.borrow_and_update());
                     for service in &services {
                         health.set_service_status(*service, status).await;
-                    }
-                    if database.changed().await.is_err() {
-                        return;
                     }
                 }
             }
