@@ -1416,5 +1416,6 @@ async fn posts_are_attributed_at_ingestion_and_when_a_campaign_becomes_active() 
             .await
             .expect_err("another brand's campaign");
         assert_eq!(hidden.code(), Code::NotFound);
+        app.stop().await.expect("stop");
     }
 }
