@@ -30,9 +30,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use resonance_core::{Handle, Platform, Post};
 use rusqlite::params;
-use sea_orm::ConnectionTrait as _;
 use sea_orm::sqlx::pool::PoolConnection;
 use sea_orm::sqlx::{self, Sqlite};
+use sea_orm::{ConnectionTrait as _, DbErr};
 
 use crate::creators::{Key, WriteOutcome, to_i64};
 use crate::posts::{self, sqlite, sqlite_error, sqlx_error};
@@ -155,6 +155,15 @@ impl GroupCommit {
                 savepoint.commit().map_err(sqlite_error)?;
                 Ok(written)
             })();
+            // Some failures (a full disk, an I/O error) make SQLite roll back the whole
+            // transaction: then the group's earlier batches are gone too, and it must not go
+            // on as if they were not.
+            let written = match written {
+                Err(error) if db.is_autocommit() => Err(StoreError::Database(DbErr::Custom(
+                    format!("the import's transaction was rolled back: {error}"),
+                ))),
+                written => written,
+            };
             Ok((known, new_accounts, written))
         })
         .await?;
