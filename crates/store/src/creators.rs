@@ -573,7 +573,14 @@ impl<'a> CreatorRepo<'a> {
         posts: &[(Platform, Handle, Post, DateTime<Utc>)],
         now: DateTime<Utc>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
-        crate::posts::upsert(self.db, self.bulk_writer, posts, now).await
+        crate::posts::upsert(
+            self.db,
+            self.bulk_writer,
+            posts,
+            now,
+            &mut std::collections::HashMap::new(),
+        )
+        .await
     }
 
     async fn stored(&self, row: creator::Model) -> Result<StoredCreator, StoreError> {

@@ -22,7 +22,8 @@
 //! importing again is idempotent.
 //!
 //! On PostgreSQL (and SQLite in memory, which has no bulk writer) every batch commits on its
-//! own, as [`crate::CreatorRepo::upsert_posts`] does.
+//! own, as [`crate::CreatorRepo::upsert_posts`] does; the group only remembers the account ids
+//! read, so that later batches read only new accounts.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -133,7 +134,11 @@ impl GroupCommit {
         now: DateTime<Utc>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
         let Some(pool) = self.store.bulk_writer.clone() else {
-            return self.store.creators().upsert_posts(posts, now).await;
+            // Each batch commits on its own; the account ids it read are kept for the next.
+            if self.known.len() > KNOWN_ACCOUNTS {
+                self.known.clear();
+            }
+            return posts::upsert(&self.store.db, None, posts, now, &mut self.known).await;
         };
         if posts.is_empty() {
             return Ok(Vec::new());

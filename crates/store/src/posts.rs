@@ -175,11 +175,14 @@ fn written_changes(plan: &Plan, ids: &[i64]) -> Vec<(usize, i64, bool)> {
 
 /// Inserts or updates posts, one outcome per input in order (see the module docs). An account
 /// not known yet gets a row without a profile, so posts may arrive before the profile.
+/// `known` holds account ids read by earlier calls (creators are never deleted), and learns
+/// this call's; PostgreSQL then reads only the others (SQLite's group keeps its own).
 pub(crate) async fn upsert(
     db: &DatabaseConnection,
     sqlite_writer: Option<&sqlx::SqlitePool>,
     posts: &[(Platform, Handle, Post, DateTime<Utc>)],
     now: DateTime<Utc>,
+    known: &mut HashMap<Key, i64>,
 ) -> Result<Vec<WriteOutcome>, StoreError> {
     if posts.is_empty() {
         return Ok(Vec::new());
@@ -191,7 +194,7 @@ pub(crate) async fn upsert(
             sqlite::upsert(pool, inputs, now).await
         }
         DbBackend::Postgres => {
-            postgres::upsert(db.get_postgres_connection_pool(), inputs, now).await
+            postgres::upsert(db.get_postgres_connection_pool(), inputs, now, known).await
         }
         other => Err(StoreError::Config(format!(
             "posts cannot be written to {other:?}"
@@ -536,6 +539,7 @@ mod postgres {
         pool: &sqlx::PgPool,
         inputs: Vec<Input>,
         now: DateTime<Utc>,
+        known: &mut HashMap<Key, i64>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
         // Posts this batch read as not stored are inserted without conflict handling. A
         // concurrent batch that stored one of them first makes that insert fail, and the batch
@@ -549,18 +553,19 @@ mod postgres {
         // even read what is stored: it inserts every post plainly, and if one was stored after
         // all, it is tried again as above.
         if LAST_BATCH_NEW.load(Ordering::Relaxed)
-            && let Some((outcomes, _)) = attempt(pool, &inputs, now, Mode::Blind).await?
+            && let Some((outcomes, _)) = attempt(pool, &inputs, now, Mode::Blind, known).await?
         {
             return Ok(outcomes);
         }
         for _ in 0..OPTIMISTIC_ATTEMPTS {
-            if let Some((outcomes, all_new)) = attempt(pool, &inputs, now, Mode::Optimistic).await?
+            if let Some((outcomes, all_new)) =
+                attempt(pool, &inputs, now, Mode::Optimistic, known).await?
             {
                 LAST_BATCH_NEW.store(all_new, Ordering::Relaxed);
                 return Ok(outcomes);
             }
         }
-        Ok(attempt(pool, &inputs, now, Mode::Upsert)
+        Ok(attempt(pool, &inputs, now, Mode::Upsert, known)
             .await?
             .ok_or_else(|| StoreError::Corrupt("a batch raced without optimism".to_owned()))?
             .0)
@@ -592,6 +597,7 @@ mod postgres {
         inputs: &[Input],
         now: DateTime<Utc>,
         mode: Mode,
+        accounts: &mut HashMap<Key, i64>,
     ) -> Result<Option<(Vec<WriteOutcome>, bool)>, StoreError> {
         let bound = crate::deadline::statement_timeout()?;
         let mut txn = pool.begin().await.map_err(sqlx_error)?;
@@ -603,11 +609,20 @@ mod postgres {
         }
 
         // Creators: those not stored yet are inserted, in key order (no deadlock between
-        // concurrent batches). Usually all of a batch's creators exist, and one read finds them.
-        let mut keys: Vec<&Key> = inputs.iter().map(|input| &input.key).collect();
+        // concurrent batches). Usually all of a batch's creators exist, and one read finds
+        // those not already known.
+        let mut keys: Vec<&Key> = inputs
+            .iter()
+            .map(|input| &input.key)
+            .filter(|key| !accounts.contains_key(*key))
+            .collect();
         keys.sort_unstable();
         keys.dedup();
-        let mut by_key = creator_ids(&mut txn, &keys).await?;
+        let mut by_key = if keys.is_empty() {
+            HashMap::new()
+        } else {
+            creator_ids(&mut txn, &keys).await?
+        };
         let missing: Vec<&Key> = keys
             .into_iter()
             .filter(|(platform, handle)| {
@@ -636,11 +651,14 @@ mod postgres {
         let ids: Vec<i64> = inputs
             .iter()
             .map(|input| {
-                by_key
-                    .get(&(
-                        input.key.0.as_str().to_owned(),
-                        input.key.1.as_str().to_owned(),
-                    ))
+                accounts
+                    .get(&input.key)
+                    .or_else(|| {
+                        by_key.get(&(
+                            input.key.0.as_str().to_owned(),
+                            input.key.1.as_str().to_owned(),
+                        ))
+                    })
                     .copied()
                     .ok_or_else(|| {
                         StoreError::Corrupt(format!("no id for {}/{}", input.key.0, input.key.1))
@@ -704,6 +722,12 @@ mod postgres {
         }
         crate::deadline::check_commit(crate::deadline::current())?;
         txn.commit().await.map_err(sqlx_error)?;
+        // Committed: the ids this batch read or created hold from now on.
+        for (input, &id) in inputs.iter().zip(&ids) {
+            if !accounts.contains_key(&input.key) {
+                accounts.insert(input.key.clone(), id);
+            }
+        }
         Ok(Some((plan.outcomes, all_new)))
     }
 
