@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
+use resonance_proto::api_key::WithKey;
 use resonance_proto::common::Platform;
 use resonance_proto::scoring::scoring_service_client::ScoringServiceClient;
 use resonance_proto::scoring::{AccountData, Profile, ScoreAccountRequest};
@@ -62,8 +63,7 @@ async fn sigterm_under_steady_calls_fails_none_and_exits_within_its_bound() {
         .find(|line| line.starts_with("rsn_"))
         .expect("the key is printed")
         .to_owned();
-    let authorization: resonance_proto::tonic::metadata::MetadataValue<_> =
-        format!("Bearer {key}").parse().expect("header value");
+    let with_key = WithKey::new(&key).expect("header value");
     let mut child = Command::new(env!("CARGO_BIN_EXE_resonance"))
         .arg("up")
         .env_clear()
@@ -105,16 +105,7 @@ async fn sigterm_under_steady_calls_fails_none_and_exits_within_its_bound() {
     let routing = Arc::new(AtomicBool::new(true));
     let mut clients = Vec::new();
     for _ in 0..4 {
-        let authorization = authorization.clone();
-        let mut client = ScoringServiceClient::with_interceptor(
-            channel.clone(),
-            move |mut request: resonance_proto::tonic::Request<()>| {
-                request
-                    .metadata_mut()
-                    .insert("authorization", authorization.clone());
-                Ok(request)
-            },
-        );
+        let mut client = ScoringServiceClient::with_interceptor(channel.clone(), with_key.clone());
         let (ok, failed, routing) = (ok.clone(), failed.clone(), routing.clone());
         clients.push(tokio::spawn(async move {
             while routing.load(Ordering::SeqCst) {

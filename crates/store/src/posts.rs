@@ -327,9 +327,9 @@ pub(crate) mod sqlite {
     }
 
     /// Writes a batch's posts (and their attributions) inside the caller's transaction;
-    /// `known` holds account ids already read or created (creators are never deleted). Rows are written one by one in key order
-    /// (one post's inputs in input order): with no other writer, each input sees what the ones
-    /// before it wrote.
+    /// `known` holds account ids already read or created (creators are never deleted). Rows
+    /// are written one by one in key order (one post's inputs in input order): with no other
+    /// writer, each input sees what the ones before it wrote.
     pub(crate) fn write_batch(
         db: &rusqlite::Connection,
         inputs: &[Input],
@@ -475,11 +475,11 @@ pub(crate) mod sqlite {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut mark = db
-            .prepare(
+            .prepare(concat!(
                 "INSERT INTO score_queue (creator_id, version, enqueued_at, claimed) \
-                 VALUES (?1, ?2, ?3, FALSE) ON CONFLICT (creator_id) DO UPDATE \
-                 SET version = score_queue.version + 1, claimed = FALSE WHERE score_queue.claimed",
-            )
+                 VALUES (?1, ?2, ?3, FALSE) ",
+                crate::scores::mark_again!()
+            ))
             .map_err(error)?;
         let now_text = sqlite_time(now);
         for creator_id in creators {
@@ -701,12 +701,11 @@ mod postgres {
         if !plan.changed.is_empty() {
             // A new mark starts at the time in microseconds, and a repeat adds one if a
             // rescorer has read the entry (see `scores::mark_dirty`).
-            sqlx::query(
+            sqlx::query(concat!(
                 "INSERT INTO score_queue (creator_id, version, enqueued_at, claimed) \
-                 SELECT id, $2, $3, FALSE FROM UNNEST($1::int8[]) AS k(id) \
-                 ON CONFLICT (creator_id) DO UPDATE \
-                 SET version = score_queue.version + 1, claimed = FALSE WHERE score_queue.claimed",
-            )
+                 SELECT id, $2, $3, FALSE FROM UNNEST($1::int8[]) AS k(id) ",
+                crate::scores::mark_again!()
+            ))
             .bind(&plan.changed)
             .bind(now.timestamp_micros())
             .bind(now)

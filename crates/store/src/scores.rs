@@ -205,6 +205,16 @@ fn stored_time(at: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// Marks creators as due for rescoring, inside the caller's transaction.
+/// What marking a creator already queued does, for the bulk post writers' own statements: only
+/// an entry a rescorer has read (claimed) is bumped, as in `mark_dirty`.
+macro_rules! mark_again {
+    () => {
+        "ON CONFLICT (creator_id) DO UPDATE SET version = score_queue.version + 1, \
+         claimed = FALSE WHERE score_queue.claimed"
+    };
+}
+pub(crate) use mark_again;
+
 pub(crate) async fn mark_dirty<C: ConnectionTrait>(
     db: &C,
     creator_ids: impl IntoIterator<Item = i64>,
