@@ -18,6 +18,7 @@ mod m20261203_000012_posts_without_creator_fk;
 mod m20261203_000013_score_queue_fillfactor;
 mod m20261203_000014_sqlite_posts_without_time_index;
 mod m20261203_000015_score_queue_claimed;
+mod m20261203_000016_sqlite_posts_rowid;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000013_score_queue_fillfactor::Migration),
             Box::new(m20261203_000014_sqlite_posts_without_time_index::Migration),
             Box::new(m20261203_000015_score_queue_claimed::Migration),
+            Box::new(m20261203_000016_sqlite_posts_rowid::Migration),
         ]
     }
 }
