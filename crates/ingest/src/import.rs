@@ -160,7 +160,7 @@ async fn run(
 
     let mut counts = JobCounts::default();
     let mut rejections = Vec::new();
-    // Batches commit in groups (on SQLite; see `GroupCommit`): dropped on an error, the
+    // Batches commit in groups (see `GroupCommit`): dropped on an error, the
     // group rolls back what it has not committed.
     let mut group = pipeline.store().group_commit();
     while let Some(chunk) = chunks.recv().await {

@@ -120,7 +120,7 @@ impl Pipeline {
         self.apply_in(None, job_id, source, items, now).await
     }
 
-    /// Applies a batch of a bulk import: on SQLite its posts and counts join `group`'s
+    /// Applies a batch of a bulk import: its posts and counts join `group`'s
     /// transaction and hold once the group commits (see [`GroupCommit`]); anything else the
     /// batch holds commits the group first and is written at once.
     pub async fn apply_grouped(

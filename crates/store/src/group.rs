@@ -1,4 +1,4 @@
-//! Group commit: one SQLite transaction over several batches of a bulk import.
+//! Group commit: one transaction over several batches of a bulk import.
 //!
 //! Every SQLite commit writes each page it changed to the write-ahead log, whole. Posts of
 //! many accounts arriving interleaved (a day's posts of 20,000 accounts) land all over the
@@ -6,24 +6,31 @@
 //! that index's pages: at 1,000,000 posts that was several KB of log per post, and the
 //! import ran at a third of the rate SQLite can insert. Committing every 200,000 posts
 //! instead rewrites each page a twentieth as often, while batches (and memory) stay small.
+//! PostgreSQL logs rows, not pages, but each commit waits for its log to reach the disk, and
+//! each batch marked every creator it touched for rescoring: a queue entry locked and
+//! rewritten per creator per batch. In one transaction a creator is marked once.
 //!
-//! [`GroupCommit`] is for a bulk import, whose records are reported when the import ends: on
-//! SQLite it keeps its transaction open across batches and commits after
-//! [`GROUP_POSTS`] posts or [`GROUP_AGE`], whichever comes first, so other writers wait at
-//! most about that long. Each batch runs inside a savepoint, so a batch the database refuses
-//! rolls back alone. The import's counts are added in the same transaction as the posts they
-//! count, and creators are marked for rescoring once per commit rather than once per batch.
-//! The commit does not checkpoint the log into the database file: a passive checkpoint on
-//! another connection does, beside the writer, and when the log has grown past 256 MiB the
-//! next transaction first rewinds it.
+//! [`GroupCommit`] is for a bulk import, whose records are reported when the import ends: it
+//! keeps its transaction open across batches and commits after [`GROUP_POSTS`] posts or
+//! [`GROUP_AGE`], whichever comes first, so other writers wait at most about that long (on
+//! SQLite every other writer; on PostgreSQL a writer of the same posts or creators). Each
+//! batch runs inside a savepoint, so a batch the database refuses rolls back alone; on
+//! PostgreSQL a batch that lost a race to another writer (a post stored meanwhile, a
+//! deadlock) rolls back to its savepoint and is written again. The import's counts are added
+//! in the same transaction as the posts they count, and creators are marked for rescoring
+//! once per commit rather than once per batch. Account ids read or created are remembered,
+//! so a batch reads only accounts no earlier batch saw.
+//!
+//! On SQLite the commit does not checkpoint the log into the database file: a passive
+//! checkpoint on another connection does, beside the writer, and when the log has grown past
+//! 256 MiB the next transaction first rewinds it.
 //! Anything else the import writes goes through the pool after [`GroupCommit::commit`]. If
 //! the group is dropped before its commit (the import failed or was cancelled), its
-//! connection is closed, which rolls the transaction back; what was committed stays, and
-//! importing again is idempotent.
+//! transaction rolls back (on SQLite its connection is closed); what was committed stays,
+//! and importing again is idempotent.
 //!
-//! On PostgreSQL (and SQLite in memory, which has no bulk writer) every batch commits on its
-//! own, as [`crate::CreatorRepo::upsert_posts`] does; the group only remembers the account ids
-//! read, so that later batches read only new accounts.
+//! SQLite in memory has no bulk writer: there every batch commits on its own, as
+//! [`crate::CreatorRepo::upsert_posts`] does.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -32,7 +39,7 @@ use chrono::{DateTime, Utc};
 use resonance_core::{Handle, Platform, Post};
 use rusqlite::params;
 use sea_orm::sqlx::pool::PoolConnection;
-use sea_orm::sqlx::{self, Sqlite};
+use sea_orm::sqlx::{self, Postgres, Sqlite};
 use sea_orm::{ConnectionTrait as _, DbErr};
 
 use crate::creators::{Key, WriteOutcome, to_i64};
@@ -71,7 +78,7 @@ pub struct GroupCommit {
 /// A transaction in progress.
 #[derive(Debug)]
 struct Open {
-    connection: Held,
+    connection: Connection,
     began: Instant,
     posts: usize,
     /// Accounts created in this transaction, not yet in `known` (a rollback forgets them).
@@ -81,6 +88,14 @@ struct Open {
     /// Job counts to add at commit, by job.
     counts: Vec<(String, JobCounts)>,
     now: DateTime<Utc>,
+}
+
+/// The open transaction's connection.
+#[derive(Debug)]
+enum Connection {
+    Sqlite(Held),
+    /// Rolled back by sqlx if dropped before its commit.
+    Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
 /// A pooled connection inside a transaction: closed if dropped before it is released, so
@@ -133,26 +148,76 @@ impl GroupCommit {
         posts: &[(Platform, Handle, Post, DateTime<Utc>)],
         now: DateTime<Utc>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
-        let Some(pool) = self.store.bulk_writer.clone() else {
-            // Each batch commits on its own; the account ids it read are kept for the next.
-            if self.known.len() > KNOWN_ACCOUNTS {
-                self.known.clear();
-            }
-            return posts::upsert(&self.store.db, None, posts, now, &mut self.known).await;
-        };
         if posts.is_empty() {
             return Ok(Vec::new());
         }
+        if let Some(pool) = self.store.bulk_writer.clone() {
+            return self.upsert_sqlite(&pool, posts, now).await;
+        }
+        if self.store.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            return self.upsert_postgres(posts, now).await;
+        }
+        // SQLite in memory: each batch commits on its own.
+        posts::upsert(&self.store.db, None, posts, now, &mut self.known).await
+    }
+
+    async fn upsert_postgres(
+        &mut self,
+        posts: &[(Platform, Handle, Post, DateTime<Utc>)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        let inputs = posts::inputs(posts);
+        let mut open = match self.open.take() {
+            Some(open) => open,
+            None => self.begin_postgres().await?,
+        };
+        let Connection::Postgres(txn) = &mut open.connection else {
+            return Err(StoreError::Corrupt(
+                "a PostgreSQL group holds a SQLite transaction".to_owned(),
+            ));
+        };
+        let written =
+            posts::postgres::write_grouped(txn, &inputs, now, &[&self.known, &open.new_accounts])
+                .await;
+        let written = match written {
+            Ok(written) => written,
+            // Refused or raced: the batch rolled back to its savepoint, the group goes on.
+            // Any other failure lost the transaction: the group is dropped with it.
+            Err(error @ (StoreError::Refused(_) | StoreError::Unavailable(_))) => {
+                self.open = Some(open);
+                return Err(error);
+            }
+            Err(error) => return Err(error),
+        };
+        open.new_accounts.extend(written.accounts);
+        open.changed.extend(written.changed);
+        open.posts += inputs.len();
+        open.now = now;
+        self.open = Some(open);
+        Ok(written.outcomes)
+    }
+
+    async fn upsert_sqlite(
+        &mut self,
+        pool: &sqlx::SqlitePool,
+        posts: &[(Platform, Handle, Post, DateTime<Utc>)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
         let inputs = posts::inputs(posts);
         let count = inputs.len();
         let mut open = match self.open.take() {
             Some(open) => open,
-            None => self.begin(&pool).await?,
+            None => self.begin_sqlite(pool).await?,
+        };
+        let Connection::Sqlite(connection) = open.connection else {
+            return Err(StoreError::Corrupt(
+                "a SQLite group holds a PostgreSQL transaction".to_owned(),
+            ));
         };
         // The account ids cross to the blocking thread and come back.
         let known = std::mem::take(&mut self.known);
         let new_accounts = std::mem::take(&mut open.new_accounts);
-        let (connection, result) = sqlite::on_handle(open.connection, move |db| {
+        let (connection, result) = sqlite::on_handle(connection, move |db| {
             let written = (|| {
                 let savepoint = db.savepoint().map_err(sqlite_error)?;
                 let written =
@@ -172,7 +237,7 @@ impl GroupCommit {
             Ok((known, new_accounts, written))
         })
         .await?;
-        open.connection = connection;
+        open.connection = Connection::Sqlite(connection);
         let (known, new_accounts, written) = result?;
         self.known = known;
         open.new_accounts = new_accounts;
@@ -232,6 +297,32 @@ impl GroupCommit {
             ..
         } = open;
         let deadline = crate::deadline::current();
+        let connection = match connection {
+            Connection::Sqlite(connection) => connection,
+            Connection::Postgres(mut txn) => {
+                // Dropped on failure: sqlx rolls the transaction back.
+                let changed: Vec<i64> = changed.into_iter().collect();
+                posts::postgres::mark(&mut txn, &changed, now).await?;
+                for (job_id, counts) in &counts {
+                    sqlx::query(
+                        "UPDATE ingest_jobs SET created = created + $2, updated = updated + $3, \
+                         unchanged = unchanged + $4, rejected = rejected + $5 WHERE id = $1",
+                    )
+                    .bind(job_id)
+                    .bind(to_i64(counts.created))
+                    .bind(to_i64(counts.updated))
+                    .bind(to_i64(counts.unchanged))
+                    .bind(to_i64(counts.rejected))
+                    .execute(&mut *txn)
+                    .await
+                    .map_err(sqlx_error)?;
+                }
+                crate::deadline::check_commit(deadline)?;
+                txn.commit().await.map_err(sqlx_error)?;
+                self.learn(new_accounts);
+                return Ok(());
+            }
+        };
         let (mut connection, result) = sqlite::on_handle(connection, move |db| {
             sqlite::mark(db, changed, now)?;
             let mut add = db
@@ -262,11 +353,16 @@ impl GroupCommit {
         result?;
         connection.released = true;
         self.checkpoint();
-        if self.known.len() + new_accounts.len() > KNOWN_ACCOUNTS {
+        self.learn(new_accounts);
+        Ok(())
+    }
+
+    /// Keeps the account ids a commit made hold.
+    fn learn(&mut self, accounts: HashMap<Key, i64>) {
+        if self.known.len() + accounts.len() > KNOWN_ACCOUNTS {
             self.known.clear();
         }
-        self.known.extend(new_accounts);
-        Ok(())
+        self.known.extend(accounts);
     }
 
     /// Copies the log's committed pages into the database file on another connection, while
@@ -311,7 +407,25 @@ impl GroupCommit {
         }
     }
 
-    async fn begin(&mut self, pool: &sqlx::SqlitePool) -> Result<Open, StoreError> {
+    async fn begin_postgres(&mut self) -> Result<Open, StoreError> {
+        let bound = crate::deadline::statement_timeout()?;
+        let mut txn = self
+            .store
+            .db
+            .get_postgres_connection_pool()
+            .begin()
+            .await
+            .map_err(sqlx_error)?;
+        if let Some(bound) = bound {
+            sqlx::query(sqlx::AssertSqlSafe(bound))
+                .execute(&mut *txn)
+                .await
+                .map_err(sqlx_error)?;
+        }
+        Ok(Open::new(Connection::Postgres(txn)))
+    }
+
+    async fn begin_sqlite(&mut self, pool: &sqlx::SqlitePool) -> Result<Open, StoreError> {
         let connection = pool.acquire().await.map_err(sqlx_error)?;
         let restart = self.log_is_long().await;
         let (connection, result) = sqlite::on_handle(connection, move |db| {
@@ -328,17 +442,23 @@ impl GroupCommit {
         })
         .await?;
         result?;
-        Ok(Open {
-            connection: Held {
-                connection,
-                released: false,
-            },
+        Ok(Open::new(Connection::Sqlite(Held {
+            connection,
+            released: false,
+        })))
+    }
+}
+
+impl Open {
+    fn new(connection: Connection) -> Self {
+        Self {
+            connection,
             began: Instant::now(),
             posts: 0,
             new_accounts: HashMap::new(),
             changed: BTreeSet::new(),
             counts: Vec::new(),
             now: Utc::now(),
-        })
+        }
     }
 }

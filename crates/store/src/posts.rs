@@ -528,7 +528,7 @@ pub(crate) mod sqlite {
     }
 }
 
-mod postgres {
+pub(crate) mod postgres {
     use std::sync::atomic::{AtomicBool, Ordering};
 
     use sqlx::Row as _;
@@ -571,6 +571,55 @@ mod postgres {
             .0)
     }
 
+    /// Writes a batch inside `txn`, a bulk import's open transaction (see
+    /// [`crate::GroupCommit`]), trying the modes [`upsert`] tries, each in a savepoint: a try
+    /// that lost a race to a concurrent writer (a post stored meanwhile, a deadlock) rolls
+    /// back alone and the batch is tried again, and a batch the database refuses rolls back
+    /// alone. The creators are not marked for rescoring: the group marks them at its commit.
+    pub(crate) async fn write_grouped(
+        txn: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+        inputs: &[Input],
+        now: DateTime<Utc>,
+        known: &[&HashMap<Key, i64>],
+    ) -> Result<Written, StoreError> {
+        let blind = LAST_BATCH_NEW.load(Ordering::Relaxed).then_some(Mode::Blind);
+        let modes = blind
+            .into_iter()
+            .chain(std::iter::repeat_n(Mode::Optimistic, OPTIMISTIC_ATTEMPTS))
+            .chain([Mode::Upsert]);
+        // A failed rollback to the savepoint leaves nothing of the group to go on with.
+        let lost = |error: sqlx::Error| {
+            StoreError::Database(DbErr::Custom(format!(
+                "the import's transaction was lost: {error}"
+            )))
+        };
+        for mode in modes {
+            let mut savepoint = sqlx::Acquire::begin(&mut *txn).await.map_err(lost)?;
+            match write_in(&mut savepoint, inputs, now, mode, known).await {
+                Ok(Some(written)) => {
+                    savepoint.commit().await.map_err(lost)?;
+                    if mode != Mode::Blind {
+                        LAST_BATCH_NEW.store(written.all_new, Ordering::Relaxed);
+                    }
+                    return Ok(written);
+                }
+                Ok(None) => savepoint.rollback().await.map_err(lost)?,
+                // A deadlock or a serialization failure: the other writer goes on, this
+                // batch is tried again.
+                Err(StoreError::Unavailable(_)) if mode != Mode::Upsert => {
+                    savepoint.rollback().await.map_err(lost)?;
+                }
+                Err(error) => {
+                    savepoint.rollback().await.map_err(lost)?;
+                    return Err(error);
+                }
+            }
+        }
+        Err(StoreError::Corrupt(
+            "a batch raced without optimism".to_owned(),
+        ))
+    }
+
     /// How many times a batch is tried with new posts inserted plainly.
     const OPTIMISTIC_ATTEMPTS: usize = 3;
 
@@ -580,7 +629,7 @@ mod postgres {
 
     /// How a try writes a batch's posts.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    enum Mode {
+    pub(crate) enum Mode {
         /// Without reading them first, every one inserted plainly.
         Blind,
         /// Those read as stored through `ON CONFLICT`, the others inserted plainly.
@@ -589,9 +638,9 @@ mod postgres {
         Upsert,
     }
 
-    /// One try at writing a batch: its outcomes, and whether none of its posts was stored;
-    /// `None` when a post it inserted plainly was stored after all (nothing of this try is
-    /// committed).
+    /// One try at writing a batch in its own transaction: its outcomes, and whether none of
+    /// its posts was stored; `None` when a post it inserted plainly was stored after all
+    /// (nothing of this try is committed).
     async fn attempt(
         pool: &sqlx::PgPool,
         inputs: &[Input],
@@ -607,24 +656,58 @@ mod postgres {
                 .await
                 .map_err(sqlx_error)?;
         }
+        let Some(written) = write_in(&mut txn, inputs, now, mode, &[accounts]).await? else {
+            return Ok(None);
+        };
+        mark(&mut txn, &written.changed, now).await?;
+        crate::deadline::check_commit(crate::deadline::current())?;
+        txn.commit().await.map_err(sqlx_error)?;
+        // Committed: the ids this batch read or created hold from now on.
+        accounts.extend(written.accounts);
+        Ok(Some((written.outcomes, written.all_new)))
+    }
 
+    /// What a try wrote.
+    pub(crate) struct Written {
+        pub outcomes: Vec<WriteOutcome>,
+        /// Whether none of the batch's posts was stored.
+        pub all_new: bool,
+        /// Account ids the batch read or created that `known` did not hold.
+        pub accounts: Vec<(Key, i64)>,
+        /// Creators whose posts changed, sorted, each once: to mark for rescoring.
+        pub changed: Vec<i64>,
+    }
+
+    /// Writes a batch's posts (their creators first, and their attributions) in `txn`,
+    /// without marking the creators for rescoring; `None` when a post inserted plainly was
+    /// stored after all (the caller rolls `txn` back). `known` holds account ids committed
+    /// or written earlier in the transaction (creators are never deleted).
+    pub(crate) async fn write_in(
+        txn: &mut sqlx::PgConnection,
+        inputs: &[Input],
+        now: DateTime<Utc>,
+        mode: Mode,
+        known: &[&HashMap<Key, i64>],
+    ) -> Result<Option<Written>, StoreError> {
+        let known_id = |key: &Key| known.iter().find_map(|ids| ids.get(key).copied());
         // Creators: those not stored yet are inserted, in key order (no deadlock between
         // concurrent batches). Usually all of a batch's creators exist, and one read finds
         // those not already known.
         let mut keys: Vec<&Key> = inputs
             .iter()
             .map(|input| &input.key)
-            .filter(|key| !accounts.contains_key(*key))
+            .filter(|key| known_id(key).is_none())
             .collect();
         keys.sort_unstable();
         keys.dedup();
         let mut by_key = if keys.is_empty() {
             HashMap::new()
         } else {
-            creator_ids(&mut txn, &keys).await?
+            creator_ids(txn, &keys).await?
         };
         let missing: Vec<&Key> = keys
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|(platform, handle)| {
                 !by_key.contains_key(&(platform.as_str().to_owned(), handle.as_str().to_owned()))
             })
@@ -646,31 +729,31 @@ mod postgres {
             .await
             .map_err(sqlx_error)?;
             // Those this batch inserted, and those a concurrent batch committed meanwhile.
-            by_key.extend(creator_ids(&mut txn, &missing).await?);
+            by_key.extend(creator_ids(txn, &missing).await?);
         }
+        let id_of = |key: &Key| {
+            known_id(key)
+                .or_else(|| {
+                    by_key
+                        .get(&(key.0.as_str().to_owned(), key.1.as_str().to_owned()))
+                        .copied()
+                })
+                .ok_or_else(|| StoreError::Corrupt(format!("no id for {}/{}", key.0, key.1)))
+        };
         let ids: Vec<i64> = inputs
             .iter()
-            .map(|input| {
-                accounts
-                    .get(&input.key)
-                    .or_else(|| {
-                        by_key.get(&(
-                            input.key.0.as_str().to_owned(),
-                            input.key.1.as_str().to_owned(),
-                        ))
-                    })
-                    .copied()
-                    .ok_or_else(|| {
-                        StoreError::Corrupt(format!("no id for {}/{}", input.key.0, input.key.1))
-                    })
-            })
+            .map(|input| id_of(&input.key))
             .collect::<Result<_, _>>()?;
+        let accounts = keys
+            .into_iter()
+            .map(|key| Ok((key.clone(), id_of(key)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
 
         // What is stored for the batch's posts.
         let stored = if mode == Mode::Blind {
             HashMap::new()
         } else {
-            stored_posts(&mut txn, &ids, inputs).await?
+            stored_posts(txn, &ids, inputs).await?
         };
         let all_new = stored.is_empty();
         let plan = plan(inputs, &ids, stored);
@@ -684,7 +767,7 @@ mod postgres {
             (new, known)
         };
         if !new.is_empty() {
-            match copy_new(&mut txn, inputs, &ids, &new, now).await {
+            match copy_new(txn, inputs, &ids, &new, now).await {
                 Err(sqlx::Error::Database(error))
                     if error.kind() == sqlx::error::ErrorKind::UniqueViolation =>
                 {
@@ -694,45 +777,52 @@ mod postgres {
             }
         }
         if !known.is_empty() {
-            upsert_rows(&mut txn, inputs, &ids, &known, now)
+            upsert_rows(txn, inputs, &ids, &known, now)
                 .await
                 .map_err(sqlx_error)?;
         }
-        if !plan.changed.is_empty() {
-            // A new mark starts at the time in microseconds, and a repeat adds one if a
-            // rescorer has read the entry (see `scores::mark_dirty`).
-            sqlx::query(concat!(
-                "INSERT INTO score_queue (creator_id, version, enqueued_at, claimed) \
-                 SELECT id, $2, $3, FALSE FROM UNNEST($1::int8[]) AS k(id) ",
-                crate::scores::mark_again!()
-            ))
-            .bind(&plan.changed)
-            .bind(now.timestamp_micros())
-            .bind(now)
-            .execute(&mut *txn)
-            .await
-            .map_err(sqlx_error)?;
-        }
         let changes = written_changes(&plan, &ids);
         if !changes.is_empty() {
-            let campaigns = attribution::postgres::active(&mut txn).await?;
+            let campaigns = attribution::postgres::active(txn).await?;
             let found = campaigns.attribute(inputs, &changes);
-            attribution::postgres::store(&mut txn, &found, now).await?;
+            attribution::postgres::store(txn, &found, now).await?;
         }
-        crate::deadline::check_commit(crate::deadline::current())?;
-        txn.commit().await.map_err(sqlx_error)?;
-        // Committed: the ids this batch read or created hold from now on.
-        for (input, &id) in inputs.iter().zip(&ids) {
-            if !accounts.contains_key(&input.key) {
-                accounts.insert(input.key.clone(), id);
-            }
+        Ok(Some(Written {
+            outcomes: plan.outcomes,
+            all_new,
+            accounts,
+            changed: plan.changed,
+        }))
+    }
+
+    /// Marks creators for rescoring: a new mark starts at the time in microseconds, and a
+    /// repeat adds one if a rescorer has read the entry (see `scores::mark_dirty`). In creator
+    /// order, the order every writer and the rescorer lock entries in.
+    pub(crate) async fn mark(
+        txn: &mut sqlx::PgConnection,
+        creators: &[i64],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if creators.is_empty() {
+            return Ok(());
         }
-        Ok(Some((plan.outcomes, all_new)))
+        sqlx::query(concat!(
+            "INSERT INTO score_queue (creator_id, version, enqueued_at, claimed) \
+             SELECT id, $2, $3, FALSE FROM UNNEST($1::int8[]) AS k(id) ",
+            crate::scores::mark_again!()
+        ))
+        .bind(creators)
+        .bind(now.timestamp_micros())
+        .bind(now)
+        .execute(&mut *txn)
+        .await
+        .map_err(sqlx_error)?;
+        Ok(())
     }
 
     /// What is stored for the batch's posts, by key.
     async fn stored_posts(
-        txn: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        txn: &mut sqlx::PgConnection,
         ids: &[i64],
         inputs: &[Input],
     ) -> Result<HashMap<PostKey, Stored>, StoreError> {
@@ -748,7 +838,7 @@ mod postgres {
         )
         .bind(&creator_ids)
         .bind(&external_ids)
-        .fetch_all(&mut **txn)
+        .fetch_all(&mut *txn)
         .await
         .map_err(sqlx_error)?;
         let mut stored: HashMap<PostKey, Stored> = HashMap::with_capacity(rows.len());
@@ -811,21 +901,27 @@ mod postgres {
     /// `INSERT ... SELECT FROM UNNEST`). A post stored meanwhile fails it with a unique
     /// violation, as it fails a plain insert, and the batch is tried again.
     async fn copy_new(
-        txn: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        txn: &mut sqlx::PgConnection,
         inputs: &[Input],
         ids: &[i64],
         rows: &[usize],
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
         use std::fmt::Write as _;
-        let mut data = String::with_capacity(rows.len() * 160);
-        let now = now.to_rfc3339();
+        // Sent a piece at a time: the server stores one while the next is written.
+        const PIECE: usize = 128 * 1024;
+        let mut copy = txn.copy_in_raw(COPY_POSTS).await?;
+        let mut data = String::with_capacity(PIECE + 4096);
+        let mut stamp = String::new();
+        copy_time(&mut stamp, now);
         for &row in rows {
             let input = &inputs[row];
             let content = &input.content;
             let _ = write!(data, "{}\t", ids[row]);
             copy_text(&mut data, &input.external_id);
-            let _ = write!(data, "\t{}\t", content.posted_at.to_rfc3339());
+            data.push('\t');
+            copy_time(&mut data, content.posted_at);
+            data.push('\t');
             copy_text(&mut data, &content.format);
             for count in [
                 content.likes,
@@ -854,12 +950,44 @@ mod postgres {
                 Some(url) => copy_text(&mut data, url),
                 None => data.push_str("\\N"),
             }
-            let _ = writeln!(data, "\t{now}\t{}", input.observed_at.to_rfc3339());
+            data.push('\t');
+            data.push_str(&stamp);
+            data.push('\t');
+            copy_time(&mut data, input.observed_at);
+            data.push('\n');
+            if data.len() >= PIECE {
+                copy.send(data.as_bytes()).await?;
+                data.clear();
+            }
         }
-        let mut copy = txn.copy_in_raw(COPY_POSTS).await?;
-        copy.send(data.as_bytes()).await?;
+        if !data.is_empty() {
+            copy.send(data.as_bytes()).await?;
+        }
         copy.finish().await?;
         Ok(())
+    }
+
+    /// A time in `COPY`'s text format, to the nanosecond as given (the server rounds it to
+    /// its microseconds), written in place: `chrono`'s RFC 3339 text is a new string each.
+    fn copy_time(data: &mut String, at: DateTime<Utc>) {
+        use chrono::{Datelike as _, Timelike as _};
+        use std::fmt::Write as _;
+        let nanos = at.nanosecond();
+        if nanos >= 1_000_000_000 {
+            // A leap second, which only chrono's own text spells.
+            data.push_str(&at.to_rfc3339());
+            return;
+        }
+        let _ = write!(
+            data,
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{nanos:09}+00",
+            at.year(),
+            at.month(),
+            at.day(),
+            at.hour(),
+            at.minute(),
+            at.second()
+        );
     }
 
     /// A value in `COPY`'s text format: backslash, tab, line feed and carriage return escaped.
@@ -877,7 +1005,7 @@ mod postgres {
 
     /// Writes the inputs at `rows` (in key order), inserting or updating them.
     async fn upsert_rows(
-        txn: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        txn: &mut sqlx::PgConnection,
         inputs: &[Input],
         ids: &[i64],
         rows: &[usize],
@@ -939,14 +1067,14 @@ mod postgres {
                     .map(|&i| inputs[i].observed_at)
                     .collect::<Vec<_>>(),
             )
-            .execute(&mut **txn)
+            .execute(&mut *txn)
             .await?;
         Ok(())
     }
 
     /// The stored ids of the creators of `keys`, by (platform, handle).
     async fn creator_ids(
-        txn: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        txn: &mut sqlx::PgConnection,
         keys: &[&Key],
     ) -> Result<HashMap<(String, String), i64>, StoreError> {
         let platforms: Vec<&str> = keys.iter().map(|(p, _)| p.as_str()).collect();
@@ -958,7 +1086,7 @@ mod postgres {
         )
         .bind(&platforms)
         .bind(&handles)
-        .fetch_all(&mut **txn)
+        .fetch_all(&mut *txn)
         .await
         .map_err(sqlx_error)?;
         let mut by_key = HashMap::with_capacity(rows.len());
