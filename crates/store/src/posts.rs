@@ -582,7 +582,9 @@ pub(crate) mod postgres {
         now: DateTime<Utc>,
         known: &[&HashMap<Key, i64>],
     ) -> Result<Written, StoreError> {
-        let blind = LAST_BATCH_NEW.load(Ordering::Relaxed).then_some(Mode::Blind);
+        let blind = LAST_BATCH_NEW
+            .load(Ordering::Relaxed)
+            .then_some(Mode::Blind);
         let modes = blind
             .into_iter()
             .chain(std::iter::repeat_n(Mode::Optimistic, OPTIMISTIC_ATTEMPTS))

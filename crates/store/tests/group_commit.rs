@@ -97,7 +97,11 @@ async fn grouped_batches_commit_with_their_counts_and_a_refused_batch_rolls_back
         };
         group.add_counts(&job.id, counts).await.expect("counts");
         // Other connections see the batch once the group commits.
-        assert_eq!(stored_posts(&store, "alice").await, None, "not committed yet");
+        assert_eq!(
+            stored_posts(&store, "alice").await,
+            None,
+            "not committed yet"
+        );
 
         // A batch the database refuses: its new account and posts go, the group stays.
         let refused = [post("carol", "c1"), post("carol", "refuse-me")];

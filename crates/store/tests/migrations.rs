@@ -56,9 +56,7 @@ async fn sqlite_posts_rebuild_keeps_posts_ids_and_attributions() {
         .await
         .expect("test database");
     let url = format!("{}?mode=rwc", database.config.url.expose_secret());
-    let db = Database::connect(url)
-        .await
-        .expect("connect");
+    let db = Database::connect(url).await.expect("connect");
     Migrator::up(&db, Some(BEFORE_REBUILD))
         .await
         .expect("migrations before the rebuild");
@@ -101,10 +99,18 @@ async fn sqlite_posts_rebuild_keeps_posts_ids_and_attributions() {
     .await
     .expect("a new post");
     assert_eq!(
-        rows(&db, "SELECT CAST(id AS TEXT) FROM posts WHERE external_id = 'p3'").await,
+        rows(
+            &db,
+            "SELECT CAST(id AS TEXT) FROM posts WHERE external_id = 'p3'"
+        )
+        .await,
         ["41"]
     );
-    let broken = rows(&db, "SELECT CAST(COUNT(*) AS TEXT) FROM pragma_foreign_key_check").await;
+    let broken = rows(
+        &db,
+        "SELECT CAST(COUNT(*) AS TEXT) FROM pragma_foreign_key_check",
+    )
+    .await;
     assert_eq!(broken, ["0"]);
     // Deleting a post still removes its attributions: campaign_posts' key now points at the
     // rebuilt table.

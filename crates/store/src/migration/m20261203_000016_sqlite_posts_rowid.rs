@@ -56,8 +56,14 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let tail = ", FOREIGN KEY (\"creator_id\") REFERENCES \"creators\" (\"id\") ON DELETE CASCADE";
-        rebuild(manager, create("posts_rebuilt", " AUTOINCREMENT", tail), true).await
+        let tail =
+            ", FOREIGN KEY (\"creator_id\") REFERENCES \"creators\" (\"id\") ON DELETE CASCADE";
+        rebuild(
+            manager,
+            create("posts_rebuilt", " AUTOINCREMENT", tail),
+            true,
+        )
+        .await
     }
 }
 
