@@ -86,18 +86,22 @@ pub(crate) struct Stored {
 
 type PostKey = (i64, String);
 
-/// One input against what is stored for its post: its outcome, and whether to write it.
-fn decide(previous: Option<&Stored>, input: &Input) -> (WriteOutcome, bool) {
+/// A post's key borrowed from an input or a stored row.
+type PostRef<'a> = (i64, &'a str);
+
+/// One input against what is stored for its post (its content, and when that was observed):
+/// its outcome, and whether to write it.
+fn decide(
+    previous: Option<(&Content, Option<DateTime<Utc>>)>,
+    input: &Input,
+) -> (WriteOutcome, bool) {
     let outcome = match previous {
         None => WriteOutcome::Created,
-        Some(Stored {
-            observed_at: Some(old_at),
-            ..
-        }) if input.observed_at < *old_at => WriteOutcome::Unchanged,
-        Some(old) if old.content == input.content => WriteOutcome::Unchanged,
+        Some((_, Some(old_at))) if input.observed_at < old_at => WriteOutcome::Unchanged,
+        Some((content, _)) if *content == input.content => WriteOutcome::Unchanged,
         Some(_) => WriteOutcome::Updated,
     };
-    let newer = previous.is_none_or(|old| old.observed_at.is_none_or(|at| input.observed_at > at));
+    let newer = previous.is_none_or(|(_, old_at)| old_at.is_none_or(|at| input.observed_at > at));
     (outcome, outcome != WriteOutcome::Unchanged || newer)
 }
 
@@ -118,34 +122,36 @@ struct Plan {
 /// posts) and which inputs to write. An older observation is `Unchanged`; the same counts read
 /// later are `Unchanged` too but still written, moving the observation time forward so that an
 /// older reading arriving afterwards cannot replace them.
-fn plan(inputs: &[Input], ids: &[i64], mut stored: HashMap<PostKey, Stored>) -> Plan {
+fn plan(inputs: &[Input], ids: &[i64], stored: HashMap<PostKey, Stored>) -> Plan {
+    let stored: HashMap<PostRef<'_>, &Stored> = stored
+        .iter()
+        .map(|((creator_id, external_id), row)| ((*creator_id, external_id.as_str()), row))
+        .collect();
     let mut outcomes = Vec::with_capacity(inputs.len());
     let mut changed = Vec::new();
     // The input to write for each post, and whether the post was stored before the batch.
-    let mut to_write: HashMap<PostKey, (usize, bool)> = HashMap::with_capacity(inputs.len());
+    // A post written earlier in the batch is compared with that input, not with the store.
+    let mut to_write: HashMap<PostRef<'_>, (usize, bool)> = HashMap::with_capacity(inputs.len());
     for (index, (input, &creator_id)) in inputs.iter().zip(ids).enumerate() {
-        let key = (creator_id, input.external_id.clone());
-        let (outcome, write) = decide(stored.get(&key), input);
+        let key = (creator_id, input.external_id.as_str());
+        let written = to_write.get(&key).copied();
+        let previous = match written {
+            Some((earlier, _)) => {
+                Some((&inputs[earlier].content, Some(inputs[earlier].observed_at)))
+            }
+            None => stored.get(&key).map(|row| (&row.content, row.observed_at)),
+        };
+        let (outcome, write) = decide(previous, input);
         if outcome != WriteOutcome::Unchanged {
             changed.push(creator_id);
         }
         if write {
-            // Only a write puts a post in `stored`: one not written yet is as the store had it.
-            let was_stored = to_write
-                .get(&key)
-                .map_or_else(|| stored.contains_key(&key), |&(_, was)| was);
-            stored.insert(
-                key.clone(),
-                Stored {
-                    content: input.content.clone(),
-                    observed_at: Some(input.observed_at),
-                },
-            );
+            let was_stored = written.map_or_else(|| stored.contains_key(&key), |(_, was)| was);
             to_write.insert(key, (index, was_stored));
         }
         outcomes.push(outcome);
     }
-    let mut writes: Vec<(PostKey, (usize, bool))> = to_write.into_iter().collect();
+    let mut writes: Vec<(PostRef<'_>, (usize, bool))> = to_write.into_iter().collect();
     writes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     changed.sort_unstable();
     changed.dedup();
@@ -441,7 +447,10 @@ pub(crate) mod sqlite {
                     .map_err(error)?
                     .map(Stored::try_from)
                     .transpose()?;
-                let (outcome, write) = decide(previous.as_ref(), input);
+                let (outcome, write) = decide(
+                    previous.as_ref().map(|row| (&row.content, row.observed_at)),
+                    input,
+                );
                 if write {
                     update.execute(values).map_err(error)?;
                 }

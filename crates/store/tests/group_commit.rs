@@ -72,7 +72,7 @@ where
 
 #[tokio::test]
 async fn grouped_batches_commit_with_their_counts_and_a_refused_batch_rolls_back_alone() {
-    each_backend(|backend, store| async move {
+    each_backend(|_, store| async move {
         resonance_store::testing::refuse_posts_with_external_id(&store, "refuse-me")
             .await
             .expect("trigger");
@@ -159,7 +159,7 @@ async fn grouped_batches_commit_with_their_counts_and_a_refused_batch_rolls_back
 
 #[tokio::test]
 async fn a_group_dropped_before_its_commit_leaves_nothing_and_the_store_goes_on() {
-    each_backend(|backend, store| async move {
+    each_backend(|_, store| async move {
         let mut group = store.group_commit();
         group
             .upsert_posts(&[post("dora", "d1")], at(20))
