@@ -10,6 +10,9 @@
     )
 )]
 
+// The binary's allocator (main.rs): a dependency of the package, so the library names it too.
+use tikv_jemallocator as _;
+
 pub mod app;
 pub mod auth;
 pub mod authenticity;
