@@ -15,8 +15,10 @@
 //! [`GROUP_AGE`], whichever comes first, so other writers wait at most about that long (on
 //! SQLite every other writer; on PostgreSQL a writer of the same posts or creators). Each
 //! batch runs inside a savepoint, so a batch the database refuses rolls back alone; on
-//! PostgreSQL a batch that lost a race to another writer (a post stored meanwhile, a
-//! deadlock) rolls back to its savepoint and is written again. The import's counts are added
+//! PostgreSQL a batch that lost a race to another writer rolls back to its savepoint and is
+//! written again: in the same transaction if a post was stored meanwhile, after committing
+//! the group if it was a deadlock (the other writer may be waiting for the group's earlier
+//! posts). The import's counts are added
 //! in the same transaction as the posts they count, and creators are marked for rescoring
 //! once per commit rather than once per batch. Account ids read or created are remembered,
 //! so a batch reads only accounts no earlier batch saw.
@@ -167,27 +169,38 @@ impl GroupCommit {
         now: DateTime<Utc>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
         let inputs = posts::inputs(posts);
-        let mut open = match self.open.take() {
-            Some(open) => open,
-            None => self.begin_postgres().await?,
-        };
-        let Connection::Postgres(txn) = &mut open.connection else {
-            return Err(StoreError::Corrupt(
-                "a PostgreSQL group holds a SQLite transaction".to_owned(),
-            ));
-        };
-        let written =
-            posts::postgres::write_grouped(txn, &inputs, now, &[&self.known, &open.new_accounts])
-                .await;
-        let written = match written {
-            Ok(written) => written,
-            // Refused or raced: the batch rolled back to its savepoint, the group goes on.
-            // Any other failure lost the transaction: the group is dropped with it.
-            Err(error @ (StoreError::Refused(_) | StoreError::Unavailable(_))) => {
-                self.open = Some(open);
-                return Err(error);
+        let mut deadlocked = false;
+        let (mut open, written) = loop {
+            let mut open = match self.open.take() {
+                Some(open) => open,
+                None => self.begin_postgres().await?,
+            };
+            let Connection::Postgres(txn) = &mut open.connection else {
+                return Err(StoreError::Corrupt(
+                    "a PostgreSQL group holds a SQLite transaction".to_owned(),
+                ));
+            };
+            let known = [&self.known, &open.new_accounts];
+            match posts::postgres::write_grouped(txn, &inputs, now, &known).await {
+                Ok(written) => break (open, written),
+                // A deadlock with another writer, which may be waiting for a post of this
+                // group's earlier batches: a retry inside the group could meet it again, so
+                // the group commits (releasing its locks) and the batch is written in a new
+                // transaction, once.
+                Err(StoreError::Unavailable(_)) if !deadlocked => {
+                    deadlocked = true;
+                    self.open = Some(open);
+                    self.commit().await?;
+                }
+                // Refused (or deadlocked again): the batch rolled back to its savepoint and
+                // the group goes on. Any other failure lost the transaction: the group is
+                // dropped with it.
+                Err(error @ (StoreError::Refused(_) | StoreError::Unavailable(_))) => {
+                    self.open = Some(open);
+                    return Err(error);
+                }
+                Err(error) => return Err(error),
             }
-            Err(error) => return Err(error),
         };
         open.new_accounts.extend(written.accounts);
         open.changed.extend(written.changed);

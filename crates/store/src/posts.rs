@@ -582,9 +582,10 @@ pub(crate) mod postgres {
 
     /// Writes a batch inside `txn`, a bulk import's open transaction (see
     /// [`crate::GroupCommit`]), trying the modes [`upsert`] tries, each in a savepoint: a try
-    /// that lost a race to a concurrent writer (a post stored meanwhile, a deadlock) rolls
-    /// back alone and the batch is tried again, and a batch the database refuses rolls back
-    /// alone. The creators are not marked for rescoring: the group marks them at its commit.
+    /// that found a post stored meanwhile rolls back alone and the batch is tried again. A
+    /// batch the database refuses, or that lost a deadlock, rolls back alone and returns the
+    /// error (`Refused`, `Unavailable`); the transaction goes on. The creators are not marked
+    /// for rescoring: the group marks them at its commit.
     pub(crate) async fn write_grouped(
         txn: &mut sqlx::Transaction<'static, sqlx::Postgres>,
         inputs: &[Input],
@@ -615,11 +616,6 @@ pub(crate) mod postgres {
                     return Ok(written);
                 }
                 Ok(None) => savepoint.rollback().await.map_err(lost)?,
-                // A deadlock or a serialization failure: the other writer goes on, this
-                // batch is tried again.
-                Err(StoreError::Unavailable(_)) if mode != Mode::Upsert => {
-                    savepoint.rollback().await.map_err(lost)?;
-                }
                 Err(error) => {
                     savepoint.rollback().await.map_err(lost)?;
                     return Err(error);

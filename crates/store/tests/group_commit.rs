@@ -262,6 +262,61 @@ async fn a_batch_that_lost_a_race_is_written_again_and_the_group_keeps_its_earli
 }
 
 #[tokio::test]
+async fn two_imports_that_deadlock_both_finish() {
+    // Two imports of overlapping files on PostgreSQL: each group holds a post the other's next
+    // batch writes. PostgreSQL aborts one of them; that group commits what it holds and writes
+    // its batch again, so both end. (SQLite has one writer: there the second group waits.)
+    each_backend(|backend, store| async move {
+        if backend != Backend::Postgres {
+            return;
+        }
+        // The account exists before either group, so neither waits for the other's creator.
+        store
+            .creators()
+            .upsert_posts(&[post("lee", "x0")], at(20))
+            .await
+            .expect("the account");
+        let (mut first, mut second) = (store.group_commit(), store.group_commit());
+        first
+            .upsert_posts(&[post("lee", "x2")], at(20))
+            .await
+            .expect("first group's batch");
+        second
+            .upsert_posts(&[post("lee", "x1")], at(20))
+            .await
+            .expect("second group's batch");
+        // The first group waits for the second's x1 ...
+        let waiting = tokio::spawn(async move {
+            let written = first.upsert_posts(&[post("lee", "x1")], at(20)).await;
+            (first, written)
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // ... and the second for the first's x2: a deadlock, which PostgreSQL breaks after a
+        // second by aborting the first group's statement.
+        let written = tokio::time::timeout(
+            Duration::from_secs(20),
+            second.upsert_posts(&[post("lee", "x2")], at(20)),
+        )
+        .await
+        .expect("the second group's batch ends")
+        .expect("the second group's batch is written");
+        assert_eq!(written, [WriteOutcome::Unchanged]);
+        second.commit().await.expect("second commit");
+        let (mut first, written) = tokio::time::timeout(Duration::from_secs(20), waiting)
+            .await
+            .expect("the first group's batch ends")
+            .expect("task");
+        assert_eq!(
+            written.expect("the first group's batch is written"),
+            [WriteOutcome::Unchanged]
+        );
+        first.commit().await.expect("first commit");
+        assert_eq!(stored_posts(&store, "lee").await, Some(3));
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn post_text_is_stored_as_given_whatever_characters_it_holds() {
     // New posts reach PostgreSQL through COPY's text format, where a tab, a line break or a
     // backslash means something: each must come back as it was sent.
