@@ -636,7 +636,7 @@ pub(crate) mod postgres {
 
     /// How a try writes a batch's posts.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub(crate) enum Mode {
+    enum Mode {
         /// Without reading them first, every one inserted plainly.
         Blind,
         /// Those read as stored through `ON CONFLICT`, the others inserted plainly.
@@ -689,7 +689,7 @@ pub(crate) mod postgres {
     /// without marking the creators for rescoring; `None` when a post inserted plainly was
     /// stored after all (the caller rolls `txn` back). `known` holds account ids committed
     /// or written earlier in the transaction (creators are never deleted).
-    pub(crate) async fn write_in(
+    async fn write_in(
         txn: &mut sqlx::PgConnection,
         inputs: &[Input],
         now: DateTime<Utc>,
