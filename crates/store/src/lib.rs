@@ -16,7 +16,7 @@ use std::time::Duration;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, TransactionTrait,
+    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use secrecy::{ExposeSecret, SecretString};
@@ -89,10 +89,23 @@ impl StoreError {
     }
 }
 
-/// Begins a transaction bounded by the current call's deadline, if any (see [`deadline`]).
+/// Begins a write transaction bounded by the current call's deadline, if any (see
+/// [`deadline`]).
+///
+/// On SQLite it is `BEGIN IMMEDIATE`: it takes the database's write lock first, waiting for
+/// it up to the busy timeout. A deferred transaction reads first and asks for the lock at its
+/// first write; if another connection committed in between, SQLite refuses at once with
+/// SQLITE_BUSY ("database is locked") instead of waiting, because the reads are out of date.
+/// An import then failed whenever the scoring worker stored scores between its reads and its
+/// writes.
 pub(crate) async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, StoreError> {
     let bound = deadline::statement_timeout()?;
-    let txn = db.begin().await?;
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        })
+        .await?;
     if let Some(bound) = bound
         && db.get_database_backend() == DbBackend::Postgres
     {

@@ -783,6 +783,83 @@ async fn changes_queue_a_rescoring_that_a_concurrent_change_keeps_due() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writers_at_once_wait_for_each_other_instead_of_failing() {
+    // An import updating profiles while the scoring worker stores scores: on SQLite a
+    // transaction that read before another one committed could not write any more, and the
+    // import failed with "database is locked" instead of waiting its turn.
+    each_backend(|store| async move {
+        let names: Vec<String> = (0..20).map(|i| format!("busy{i}")).collect();
+        let first: Vec<Profile> = names.iter().map(|n| profile(n, 20_000, at(1))).collect();
+        store
+            .creators()
+            .upsert_profiles(&first, at(1))
+            .await
+            .expect("profiles");
+        let ids: Vec<i64> = {
+            let repo = store.creators();
+            let mut ids = Vec::new();
+            for name in &names {
+                let stored = repo
+                    .find(Platform::Instagram, &handle(name))
+                    .await
+                    .expect("find")
+                    .expect("stored");
+                ids.push(stored.id);
+            }
+            ids
+        };
+        let mut writers = tokio::task::JoinSet::new();
+        for writer in 0..2_u32 {
+            let (store, names) = (store.clone(), names.clone());
+            writers.spawn(async move {
+                for round in 0..25_u32 {
+                    let observed = at(2) + TimeDelta::minutes(i64::from(writer * 100 + round));
+                    let profiles: Vec<Profile> = names
+                        .iter()
+                        .skip(writer as usize)
+                        .step_by(2)
+                        .map(|n| profile(n, 20_000 + u64::from(round), observed))
+                        .collect();
+                    store
+                        .creators()
+                        .upsert_profiles(&profiles, at(20))
+                        .await
+                        .map_err(|e| format!("profiles, writer {writer} round {round}: {e}"))?;
+                }
+                Ok::<_, String>(())
+            });
+        }
+        let scorer = store.clone();
+        writers.spawn(async move {
+            for round in 0..25_u32 {
+                let records: Vec<_> = ids
+                    .iter()
+                    .map(|id| score_record(*id, f64::from(round), "food"))
+                    .collect();
+                scorer
+                    .scores()
+                    .save(&records, &[])
+                    .await
+                    .map_err(|e| format!("scores, round {round}: {e}"))?;
+            }
+            Ok(())
+        });
+        while let Some(done) = writers.join_next().await {
+            done.expect("writer task")
+                .expect("every write waits its turn");
+        }
+        let stored = store
+            .creators()
+            .find(Platform::Instagram, &handle("busy1"))
+            .await
+            .expect("find")
+            .expect("stored");
+        assert_eq!(stored.profile.map(|p| p.followers), Some(20_024));
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn search_filters_on_niches_and_pages_by_seek() {
     each_backend(|store| async move {
