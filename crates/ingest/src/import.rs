@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use resonance_store::{BrandId, JobCounts, JobState, Store, StoredJob};
 use tokio::sync::mpsc;
 
-use crate::pipeline::{Item, Pipeline, Rejection};
+use crate::pipeline::{Item, Pipeline, Rejection, Sorted};
 use crate::tabular::{CsvMapping, decode_cell};
 use crate::{IngestError, jsonl, record};
 
@@ -137,9 +137,10 @@ pub async fn import_jsonl(
     import_file(store, path, FileFormat::Jsonl, progress).await
 }
 
-/// A parsed batch and how far into the file it reaches.
+/// A parsed batch, sorted on the reader thread (see [`Sorted`]), and how far into the file
+/// it reaches.
 struct Chunk {
-    items: Vec<Item>,
+    batch: Sorted,
     bytes_read: u64,
 }
 
@@ -165,7 +166,7 @@ async fn run(
     let mut group = pipeline.store().group_commit();
     while let Some(chunk) = chunks.recv().await {
         let result = pipeline
-            .apply_grouped(&mut group, Some(&job.id), source, chunk.items, Utc::now())
+            .apply_grouped(&mut group, Some(&job.id), source, chunk.batch, Utc::now())
             .await?;
         group.commit_if_due().await?;
         counts += result.counts;
@@ -183,7 +184,8 @@ async fn run(
 /// Sends a full batch; `false` when the receiving side has stopped (a write failed).
 fn send(sender: &mpsc::Sender<Chunk>, batch: &mut Vec<Item>, bytes_read: u64) -> bool {
     let items = std::mem::replace(batch, Vec::with_capacity(LINES_PER_BATCH));
-    sender.blocking_send(Chunk { items, bytes_read }).is_ok()
+    let batch = Sorted::new(items);
+    sender.blocking_send(Chunk { batch, bytes_read }).is_ok()
 }
 
 fn read_jsonl(

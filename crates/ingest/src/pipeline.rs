@@ -2,8 +2,11 @@
 //! a batch's order does not matter), invalid ones are dead-lettered with their position.
 
 use chrono::{DateTime, Utc};
-use resonance_core::ValidationError;
 use resonance_core::campaign::report::Conversion;
+use resonance_core::{
+    AudienceSketch, FollowerProfile, Handle, MetricSnapshot, Platform, Post, Profile,
+    ValidationError,
+};
 use resonance_store::{
     BrandId, DeadLetterInput, GroupCommit, JobCounts, Store, StoreError, WriteOutcome,
 };
@@ -56,6 +59,7 @@ pub struct BatchResult {
 }
 
 /// A record that will not be stored: invalid, or refused by the database.
+#[derive(Debug)]
 struct Refusal {
     index: usize,
     field: String,
@@ -63,6 +67,105 @@ struct Refusal {
     reason: String,
     /// Told to the caller.
     message: String,
+}
+
+/// A batch sorted by kind of record, ready to be written: the first step of applying it,
+/// plain work on the records in memory. A bulk import sorts each batch on its reader
+/// thread, while the batch before is being written, rather than between two writes.
+#[derive(Debug)]
+pub struct Sorted {
+    len: usize,
+    /// Where each source position's records start: a CSV row may carry a profile and its
+    /// snapshot, and is one thing to the user (counts are per position).
+    unit_starts: Vec<usize>,
+    profiles: Vec<Profile>,
+    profile_at: Vec<usize>,
+    snapshots: Vec<(Platform, Handle, MetricSnapshot)>,
+    snapshot_at: Vec<usize>,
+    posts: Vec<(Platform, Handle, Post, DateTime<Utc>)>,
+    post_at: Vec<usize>,
+    samples: Vec<(Platform, Handle, Vec<FollowerProfile>)>,
+    sample_at: Vec<usize>,
+    audiences: Vec<(Platform, Handle, AudienceSketch)>,
+    audience_at: Vec<usize>,
+    conversions: Vec<Conversion>,
+    conversion_at: Vec<usize>,
+    /// Where each record came from, kept for the dead letter should it be rejected.
+    origins: Vec<(String, String)>,
+    /// The invalid records.
+    refusals: Vec<Refusal>,
+}
+
+impl Sorted {
+    pub fn new(items: Vec<Item>) -> Self {
+        let len = items.len();
+        let mut unit_starts = Vec::with_capacity(len);
+        for (index, item) in items.iter().enumerate() {
+            if index == 0 || items[index - 1].position != item.position {
+                unit_starts.push(index);
+            }
+        }
+        // Sized up front: a batch of a bulk import is mostly posts, and growing the vector
+        // would copy them again.
+        let post_count = items
+            .iter()
+            .filter(|item| matches!(item.parsed, Ok(IngestRecord::Post(..))))
+            .count();
+        let mut sorted = Sorted {
+            len,
+            unit_starts,
+            profiles: Vec::new(),
+            profile_at: Vec::new(),
+            snapshots: Vec::new(),
+            snapshot_at: Vec::new(),
+            posts: Vec::with_capacity(post_count),
+            post_at: Vec::with_capacity(post_count),
+            samples: Vec::new(),
+            sample_at: Vec::new(),
+            audiences: Vec::new(),
+            audience_at: Vec::new(),
+            conversions: Vec::new(),
+            conversion_at: Vec::new(),
+            origins: Vec::with_capacity(len),
+            refusals: Vec::new(),
+        };
+        for (index, item) in items.into_iter().enumerate() {
+            sorted.origins.push((item.position, item.payload));
+            match item.parsed {
+                Ok(IngestRecord::Profile(profile)) => {
+                    sorted.profiles.push(profile);
+                    sorted.profile_at.push(index);
+                }
+                Ok(IngestRecord::Snapshot(platform, handle, snapshot)) => {
+                    sorted.snapshots.push((platform, handle, snapshot));
+                    sorted.snapshot_at.push(index);
+                }
+                Ok(IngestRecord::Post(platform, handle, post, observed_at)) => {
+                    sorted.posts.push((platform, handle, post, observed_at));
+                    sorted.post_at.push(index);
+                }
+                Ok(IngestRecord::FollowerSample(platform, handle, followers)) => {
+                    sorted.samples.push((platform, handle, followers));
+                    sorted.sample_at.push(index);
+                }
+                Ok(IngestRecord::Audience(platform, handle, sketch)) => {
+                    sorted.audiences.push((platform, handle, sketch));
+                    sorted.audience_at.push(index);
+                }
+                Ok(IngestRecord::Conversion(conversion)) => {
+                    sorted.conversions.push(conversion);
+                    sorted.conversion_at.push(index);
+                }
+                Err(error) => sorted.refusals.push(Refusal {
+                    index,
+                    field: error.field,
+                    reason: error.message.clone(),
+                    message: error.message,
+                }),
+            }
+        }
+        sorted
+    }
 }
 
 /// Applies batches for one job.
@@ -117,21 +220,23 @@ impl Pipeline {
         items: Vec<Item>,
         now: DateTime<Utc>,
     ) -> Result<BatchResult, StoreError> {
-        self.apply_in(None, job_id, source, items, now).await
+        self.apply_in(None, job_id, source, Sorted::new(items), now)
+            .await
     }
 
-    /// Applies a batch of a bulk import: its posts and counts join `group`'s
-    /// transaction and hold once the group commits (see [`GroupCommit`]); anything else the
-    /// batch holds commits the group first and is written at once.
+    /// Applies a batch of a bulk import, already sorted (see [`Sorted`]): its posts and
+    /// counts join `group`'s transaction and hold once the group commits (see
+    /// [`GroupCommit`]); anything else the batch holds commits the group first and is written
+    /// at once.
     pub async fn apply_grouped(
         &self,
         group: &mut GroupCommit,
         job_id: Option<&str>,
         source: &str,
-        items: Vec<Item>,
+        batch: Sorted,
         now: DateTime<Utc>,
     ) -> Result<BatchResult, StoreError> {
-        self.apply_in(Some(group), job_id, source, items, now).await
+        self.apply_in(Some(group), job_id, source, batch, now).await
     }
 
     async fn apply_in(
@@ -139,70 +244,38 @@ impl Pipeline {
         mut group: Option<&mut GroupCommit>,
         job_id: Option<&str>,
         source: &str,
-        items: Vec<Item>,
+        batch: Sorted,
         now: DateTime<Utc>,
     ) -> Result<BatchResult, StoreError> {
+        let Sorted {
+            len,
+            unit_starts,
+            profiles,
+            profile_at,
+            snapshots,
+            snapshot_at,
+            posts,
+            post_at,
+            samples,
+            sample_at,
+            audiences,
+            audience_at,
+            mut conversions,
+            mut conversion_at,
+            mut origins,
+            mut refusals,
+        } = batch;
         // None until the record is written or rejected; one left None is a bug, reported as
         // an error rather than a silently lost record.
-        let mut outcomes: Vec<Option<Outcome>> = vec![None; items.len()];
-        // Counts are per source position (a line, a row, a pushed record): a CSV row may
-        // carry a profile and its snapshot, and is one thing to the user.
-        let mut unit_starts = Vec::with_capacity(items.len());
-        for (index, item) in items.iter().enumerate() {
-            if index == 0 || items[index - 1].position != item.position {
-                unit_starts.push(index);
-            }
-        }
-        let (mut profiles, mut profile_at) = (Vec::new(), Vec::new());
-        let (mut snapshots, mut snapshot_at) = (Vec::new(), Vec::new());
-        let (mut posts, mut post_at) = (Vec::new(), Vec::new());
-        let (mut samples, mut sample_at) = (Vec::new(), Vec::new());
-        let (mut audiences, mut audience_at) = (Vec::new(), Vec::new());
-        let (mut conversions, mut conversion_at): (Vec<Conversion>, Vec<usize>) =
-            (Vec::new(), Vec::new());
-        // Where each record came from, kept for the dead letter should it be rejected.
-        let mut origins: Vec<(String, String)> = Vec::with_capacity(items.len());
-        let mut refusals: Vec<Refusal> = Vec::new();
-        for (index, item) in items.into_iter().enumerate() {
-            origins.push((item.position, item.payload));
-            match item.parsed {
-                Ok(IngestRecord::Profile(profile)) => {
-                    profiles.push(profile);
-                    profile_at.push(index);
-                }
-                Ok(IngestRecord::Snapshot(platform, handle, snapshot)) => {
-                    snapshots.push((platform, handle, snapshot));
-                    snapshot_at.push(index);
-                }
-                Ok(IngestRecord::Post(platform, handle, post, observed_at)) => {
-                    posts.push((platform, handle, post, observed_at));
-                    post_at.push(index);
-                }
-                Ok(IngestRecord::FollowerSample(platform, handle, followers)) => {
-                    samples.push((platform, handle, followers));
-                    sample_at.push(index);
-                }
-                Ok(IngestRecord::Audience(platform, handle, sketch)) => {
-                    audiences.push((platform, handle, sketch));
-                    audience_at.push(index);
-                }
-                Ok(IngestRecord::Conversion(conversion)) if self.brand.is_some() => {
-                    conversions.push(conversion);
-                    conversion_at.push(index);
-                }
-                Ok(IngestRecord::Conversion(_)) => refusals.push(Refusal {
-                    index,
-                    field: "conversion".to_owned(),
-                    reason: NO_BRAND.to_owned(),
-                    message: NO_BRAND.to_owned(),
-                }),
-                Err(error) => refusals.push(Refusal {
-                    index,
-                    field: error.field,
-                    reason: error.message.clone(),
-                    message: error.message,
-                }),
-            }
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; len];
+        if self.brand.is_none() {
+            refusals.extend(conversion_at.drain(..).map(|index| Refusal {
+                index,
+                field: "conversion".to_owned(),
+                reason: NO_BRAND.to_owned(),
+                message: NO_BRAND.to_owned(),
+            }));
+            conversions.clear();
         }
 
         // A record the database refuses (a constraint the validation did not foresee) is
