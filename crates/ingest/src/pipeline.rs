@@ -4,11 +4,11 @@
 use chrono::{DateTime, Utc};
 use resonance_core::campaign::report::Conversion;
 use resonance_core::{
-    AudienceSketch, FollowerProfile, Handle, MetricSnapshot, Platform, Post, Profile,
-    ValidationError,
+    AudienceSketch, FollowerProfile, Handle, MetricSnapshot, Platform, Profile, ValidationError,
 };
 use resonance_store::{
-    BrandId, DeadLetterInput, GroupCommit, JobCounts, Store, StoreError, WriteOutcome,
+    BrandId, DeadLetterInput, GroupCommit, JobCounts, PreparedPosts, Store, StoreError,
+    WriteOutcome,
 };
 
 use crate::record::IngestRecord;
@@ -82,7 +82,8 @@ pub struct Sorted {
     profile_at: Vec<usize>,
     snapshots: Vec<(Platform, Handle, MetricSnapshot)>,
     snapshot_at: Vec<usize>,
-    posts: Vec<(Platform, Handle, Post, DateTime<Utc>)>,
+    /// Converted for the writers here, beside the write of the batch before.
+    posts: PreparedPosts,
     post_at: Vec<usize>,
     samples: Vec<(Platform, Handle, Vec<FollowerProfile>)>,
     sample_at: Vec<usize>,
@@ -111,6 +112,7 @@ impl Sorted {
             .iter()
             .filter(|item| matches!(item.parsed, Ok(IngestRecord::Post(..))))
             .count();
+        let mut posts = Vec::with_capacity(post_count);
         let mut sorted = Sorted {
             len,
             unit_starts,
@@ -118,7 +120,7 @@ impl Sorted {
             profile_at: Vec::new(),
             snapshots: Vec::new(),
             snapshot_at: Vec::new(),
-            posts: Vec::with_capacity(post_count),
+            posts: PreparedPosts::default(),
             post_at: Vec::with_capacity(post_count),
             samples: Vec::new(),
             sample_at: Vec::new(),
@@ -141,7 +143,7 @@ impl Sorted {
                     sorted.snapshot_at.push(index);
                 }
                 Ok(IngestRecord::Post(platform, handle, post, observed_at)) => {
-                    sorted.posts.push((platform, handle, post, observed_at));
+                    posts.push((platform, handle, post, observed_at));
                     sorted.post_at.push(index);
                 }
                 Ok(IngestRecord::FollowerSample(platform, handle, followers)) => {
@@ -164,6 +166,7 @@ impl Sorted {
                 }),
             }
         }
+        sorted.posts = PreparedPosts::new(posts);
         sorted
     }
 }
@@ -304,9 +307,13 @@ impl Pipeline {
             refused
         );
         match group.as_deref_mut() {
-            Some(group) => write_each!(group.upsert_posts(posts, post_at, now), outcomes, refused),
+            Some(group) => write_each!(
+                group.upsert_prepared(posts, post_at, now),
+                outcomes,
+                refused
+            ),
             None => write_each!(
-                creators.upsert_posts(posts, post_at, now),
+                creators.upsert_prepared(posts, post_at, now),
                 outcomes,
                 refused
             ),
@@ -460,8 +467,8 @@ macro_rules! write_each {
                 }
                 Err(StoreError::Refused(error)) => {
                     tracing::warn!(%error, records = $records.len(), "the database refused a batch; writing its records one by one");
-                    for (record, index) in $records.iter().zip(&$at) {
-                        match $repo.$upsert(std::slice::from_ref(record), $now).await {
+                    for (record, index) in $records.one_by_one().zip(&$at) {
+                        match $repo.$upsert(&record, $now).await {
                             Ok(written) => {
                                 if let Some(outcome) = written.first() {
                                     $outcomes[*index] = Some((*outcome).into());
@@ -480,3 +487,14 @@ macro_rules! write_each {
     };
 }
 use write_each;
+
+/// The records of a batch one by one, each as a batch of its own (see `write_each!`).
+trait OneByOne<T> {
+    fn one_by_one(&self) -> std::slice::Chunks<'_, T>;
+}
+
+impl<T> OneByOne<T> for Vec<T> {
+    fn one_by_one(&self) -> std::slice::Chunks<'_, T> {
+        self.chunks(1)
+    }
+}

@@ -573,6 +573,16 @@ impl<'a> CreatorRepo<'a> {
         posts: &[(Platform, Handle, Post, DateTime<Utc>)],
         now: DateTime<Utc>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
+        self.upsert_prepared(&crate::PreparedPosts::from(posts), now)
+            .await
+    }
+
+    /// Inserts or updates posts already prepared for writing, as [`Self::upsert_posts`] does.
+    pub async fn upsert_prepared(
+        &self,
+        posts: &crate::PreparedPosts,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
         crate::posts::upsert(
             self.db,
             self.bulk_writer,

@@ -46,7 +46,7 @@ use sea_orm::{ConnectionTrait as _, DbErr};
 
 use crate::creators::{Key, WriteOutcome, to_i64};
 use crate::posts::{self, sqlite, sqlite_error, sqlx_error};
-use crate::{JobCounts, Store, StoreError};
+use crate::{JobCounts, PreparedPosts, Store, StoreError};
 
 /// Posts after which a group's transaction is committed. `bench/ingest.sh`, 1,000,000 posts
 /// of 20,000 interleaved accounts into SQLite: commits of 10,000 posts ran at 64k posts/s
@@ -150,6 +150,15 @@ impl GroupCommit {
         posts: &[(Platform, Handle, Post, DateTime<Utc>)],
         now: DateTime<Utc>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
+        self.upsert_prepared(&PreparedPosts::from(posts), now).await
+    }
+
+    /// Inserts or updates posts already prepared for writing, as [`Self::upsert_posts`] does.
+    pub async fn upsert_prepared(
+        &mut self,
+        posts: &PreparedPosts,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
         if posts.is_empty() {
             return Ok(Vec::new());
         }
@@ -165,10 +174,10 @@ impl GroupCommit {
 
     async fn upsert_postgres(
         &mut self,
-        posts: &[(Platform, Handle, Post, DateTime<Utc>)],
+        posts: &PreparedPosts,
         now: DateTime<Utc>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
-        let inputs = posts::inputs(posts);
+        let inputs = posts.inputs();
         let mut deadlocked = false;
         let (mut open, written) = loop {
             let mut open = match self.open.take() {
@@ -181,7 +190,7 @@ impl GroupCommit {
                 ));
             };
             let known = [&self.known, &open.new_accounts];
-            match posts::postgres::write_grouped(txn, &inputs, now, &known).await {
+            match posts::postgres::write_grouped(txn, inputs, now, &known).await {
                 Ok(written) => break (open, written),
                 // A deadlock with another writer, which may be waiting for a post of this
                 // group's earlier batches: a retry inside the group could meet it again, so
@@ -213,10 +222,10 @@ impl GroupCommit {
     async fn upsert_sqlite(
         &mut self,
         pool: &sqlx::SqlitePool,
-        posts: &[(Platform, Handle, Post, DateTime<Utc>)],
+        posts: &PreparedPosts,
         now: DateTime<Utc>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
-        let inputs = posts::inputs(posts);
+        let inputs = std::sync::Arc::clone(posts.inputs());
         let count = inputs.len();
         let mut open = match self.open.take() {
             Some(open) => open,

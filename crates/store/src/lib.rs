@@ -48,6 +48,7 @@ pub use group::{GROUP_AGE, GROUP_POSTS, GroupCommit};
 pub use ingest::{DeadLetterInput, IngestRepo, JobCounts, JobState, StoredDeadLetter, StoredJob};
 pub use migration::Migrator;
 pub use owned::{ChangeError, Owned};
+pub use posts::PreparedPosts;
 pub use rosters::{EntryCreateError, EntryView, Rate, Roster, RosterEntry, RosterRepo, RosterView};
 pub use scores::{
     PopulationMember, QueueEntry, QueueLag, ScoreRecord, ScoreRepo, ScoringInput, SearchHit,

@@ -50,6 +50,24 @@ pub(crate) struct Content {
 }
 
 impl Content {
+    /// Takes the post's text rather than copying it.
+    fn from_post(post: Post) -> Self {
+        Self {
+            posted_at: post.posted_at,
+            format: post.format.as_str().to_owned(),
+            likes: post.likes.map(to_i64),
+            comments: post.comments.map(to_i64),
+            shares: post.shares.map(to_i64),
+            saves: post.saves.map(to_i64),
+            views: post.views.map(to_i64),
+            caption: post.caption,
+            hashtags: post.hashtags.join(" "),
+            mentions: post.mentions.join(" "),
+            paid_partnership: post.paid_partnership,
+            url: post.url,
+        }
+    }
+
     fn of(post: &Post) -> Self {
         Self {
             posted_at: post.posted_at,
@@ -75,6 +93,55 @@ pub(crate) struct Input {
     pub external_id: String,
     pub content: Content,
     pub observed_at: DateTime<Utc>,
+}
+
+/// Posts converted for the writers ahead of their write. A bulk import prepares each batch
+/// on its reader thread, while the batch before is being written, so that the writer does
+/// not wait for the conversion between two batches.
+#[derive(Debug, Clone, Default)]
+pub struct PreparedPosts(Arc<[Input]>);
+
+impl PreparedPosts {
+    /// Takes the posts' text rather than copying it.
+    pub fn new(posts: Vec<(Platform, Handle, Post, DateTime<Utc>)>) -> Self {
+        Self(
+            posts
+                .into_iter()
+                .map(|(platform, handle, mut post, observed_at)| Input {
+                    key: (platform, handle),
+                    external_id: std::mem::take(&mut post.external_id),
+                    content: Content::from_post(post),
+                    observed_at,
+                })
+                .collect(),
+        )
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Each post on its own, in order: to write a batch the database refused one by one and
+    /// find the posts it refuses.
+    pub fn one_by_one(&self) -> impl Iterator<Item = PreparedPosts> + '_ {
+        self.0
+            .iter()
+            .map(|input| PreparedPosts(Arc::from([input.clone()])))
+    }
+
+    pub(crate) fn inputs(&self) -> &Arc<[Input]> {
+        &self.0
+    }
+}
+
+impl From<&[(Platform, Handle, Post, DateTime<Utc>)]> for PreparedPosts {
+    fn from(posts: &[(Platform, Handle, Post, DateTime<Utc>)]) -> Self {
+        Self(inputs(posts).into())
+    }
 }
 
 /// What is stored for a post.
@@ -186,21 +253,26 @@ fn written_changes(plan: &Plan, ids: &[i64]) -> Vec<(usize, i64, bool)> {
 pub(crate) async fn upsert(
     db: &DatabaseConnection,
     sqlite_writer: Option<&sqlx::SqlitePool>,
-    posts: &[(Platform, Handle, Post, DateTime<Utc>)],
+    posts: &PreparedPosts,
     now: DateTime<Utc>,
     known: &mut HashMap<Key, i64>,
 ) -> Result<Vec<WriteOutcome>, StoreError> {
     if posts.is_empty() {
         return Ok(Vec::new());
     }
-    let inputs = inputs(posts);
     match db.get_database_backend() {
         DbBackend::Sqlite => {
             let pool = sqlite_writer.unwrap_or_else(|| db.get_sqlite_connection_pool());
-            sqlite::upsert(pool, inputs, now).await
+            sqlite::upsert(pool, Arc::clone(posts.inputs()), now).await
         }
         DbBackend::Postgres => {
-            postgres::upsert(db.get_postgres_connection_pool(), inputs, now, known).await
+            postgres::upsert(
+                db.get_postgres_connection_pool(),
+                posts.inputs(),
+                now,
+                known,
+            )
+            .await
         }
         other => Err(StoreError::Config(format!(
             "posts cannot be written to {other:?}"
@@ -261,7 +333,7 @@ pub(crate) mod sqlite {
 
     pub(super) async fn upsert(
         pool: &sqlx::SqlitePool,
-        inputs: Vec<Input>,
+        inputs: Arc<[Input]>,
         now: DateTime<Utc>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
         let connection = pool.acquire().await.map_err(sqlx_error)?;
@@ -546,7 +618,7 @@ pub(crate) mod postgres {
 
     pub(super) async fn upsert(
         pool: &sqlx::PgPool,
-        inputs: Vec<Input>,
+        inputs: &[Input],
         now: DateTime<Utc>,
         known: &mut HashMap<Key, i64>,
     ) -> Result<Vec<WriteOutcome>, StoreError> {
@@ -562,19 +634,19 @@ pub(crate) mod postgres {
         // even read what is stored: it inserts every post plainly, and if one was stored after
         // all, it is tried again as above.
         if LAST_BATCH_NEW.load(Ordering::Relaxed)
-            && let Some((outcomes, _)) = attempt(pool, &inputs, now, Mode::Blind, known).await?
+            && let Some((outcomes, _)) = attempt(pool, inputs, now, Mode::Blind, known).await?
         {
             return Ok(outcomes);
         }
         for _ in 0..OPTIMISTIC_ATTEMPTS {
             if let Some((outcomes, all_new)) =
-                attempt(pool, &inputs, now, Mode::Optimistic, known).await?
+                attempt(pool, inputs, now, Mode::Optimistic, known).await?
             {
                 LAST_BATCH_NEW.store(all_new, Ordering::Relaxed);
                 return Ok(outcomes);
             }
         }
-        Ok(attempt(pool, &inputs, now, Mode::Upsert, known)
+        Ok(attempt(pool, inputs, now, Mode::Upsert, known)
             .await?
             .ok_or_else(|| StoreError::Corrupt("a batch raced without optimism".to_owned()))?
             .0)
