@@ -1,7 +1,9 @@
 //! Importing files: JSONL in the canonical format, or CSV through a column mapping.
 //!
 //! A reader thread parses the file into batches while the previous batch is written, through
-//! a channel of two batches, so memory stays flat however large the file is.
+//! a channel of two batches, so memory stays flat however large the file is. The reader also
+//! sorts each batch by kind of record and converts its posts for the writers ([`Sorted`]), so
+//! that the task between two writes only hands the batch over.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;

@@ -50,25 +50,18 @@ pub(crate) struct Content {
 }
 
 impl Content {
-    /// Takes the post's text rather than copying it.
-    fn from_post(post: Post) -> Self {
-        Self {
-            posted_at: post.posted_at,
-            format: post.format.as_str().to_owned(),
-            likes: post.likes.map(to_i64),
-            comments: post.comments.map(to_i64),
-            shares: post.shares.map(to_i64),
-            saves: post.saves.map(to_i64),
-            views: post.views.map(to_i64),
-            caption: post.caption,
-            hashtags: post.hashtags.join(" "),
-            mentions: post.mentions.join(" "),
-            paid_partnership: post.paid_partnership,
-            url: post.url,
-        }
+    /// Takes the post's caption and link rather than copying them.
+    fn from_post(mut post: Post) -> Self {
+        let caption = std::mem::take(&mut post.caption);
+        let url = post.url.take();
+        Self::with(&post, caption, url)
     }
 
     fn of(post: &Post) -> Self {
+        Self::with(post, post.caption.clone(), post.url.clone())
+    }
+
+    fn with(post: &Post, caption: String, url: Option<String>) -> Self {
         Self {
             posted_at: post.posted_at,
             format: post.format.as_str().to_owned(),
@@ -77,11 +70,11 @@ impl Content {
             shares: post.shares.map(to_i64),
             saves: post.saves.map(to_i64),
             views: post.views.map(to_i64),
-            caption: post.caption.clone(),
+            caption,
             hashtags: post.hashtags.join(" "),
             mentions: post.mentions.join(" "),
             paid_partnership: post.paid_partnership,
-            url: post.url.clone(),
+            url,
         }
     }
 }
