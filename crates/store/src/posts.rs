@@ -131,9 +131,20 @@ impl PreparedPosts {
     }
 }
 
+/// The writers' own copy of borrowed posts.
 impl From<&[(Platform, Handle, Post, DateTime<Utc>)]> for PreparedPosts {
     fn from(posts: &[(Platform, Handle, Post, DateTime<Utc>)]) -> Self {
-        Self(inputs(posts).into())
+        Self(
+            posts
+                .iter()
+                .map(|(platform, handle, post, observed_at)| Input {
+                    key: (*platform, handle.clone()),
+                    external_id: post.external_id.clone(),
+                    content: Content::of(post),
+                    observed_at: *observed_at,
+                })
+                .collect(),
+        )
     }
 }
 
@@ -271,19 +282,6 @@ pub(crate) async fn upsert(
             "posts cannot be written to {other:?}"
         ))),
     }
-}
-
-/// The writers' own copy of input posts.
-pub(crate) fn inputs(posts: &[(Platform, Handle, Post, DateTime<Utc>)]) -> Vec<Input> {
-    posts
-        .iter()
-        .map(|(platform, handle, post, observed_at)| Input {
-            key: (*platform, handle.clone()),
-            external_id: post.external_id.clone(),
-            content: Content::of(post),
-            observed_at: *observed_at,
-        })
-        .collect()
 }
 
 /// sqlx's errors, classified as every other database error is.
