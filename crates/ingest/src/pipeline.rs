@@ -101,17 +101,15 @@ impl Sorted {
     pub fn new(items: Vec<Item>) -> Self {
         let len = items.len();
         let mut unit_starts = Vec::with_capacity(len);
+        // Posts are counted first: a batch of a bulk import is mostly posts, and growing their
+        // vector would copy them again.
+        let mut post_count = 0;
         for (index, item) in items.iter().enumerate() {
             if index == 0 || items[index - 1].position != item.position {
                 unit_starts.push(index);
             }
+            post_count += usize::from(matches!(item.parsed, Ok(IngestRecord::Post(..))));
         }
-        // Sized up front: a batch of a bulk import is mostly posts, and growing the vector
-        // would copy them again.
-        let post_count = items
-            .iter()
-            .filter(|item| matches!(item.parsed, Ok(IngestRecord::Post(..))))
-            .count();
         let mut posts = Vec::with_capacity(post_count);
         let mut sorted = Sorted {
             len,

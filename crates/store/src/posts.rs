@@ -51,17 +51,7 @@ pub(crate) struct Content {
 
 impl Content {
     /// Takes the post's caption and link rather than copying them.
-    fn from_post(mut post: Post) -> Self {
-        let caption = std::mem::take(&mut post.caption);
-        let url = post.url.take();
-        Self::with(&post, caption, url)
-    }
-
-    fn of(post: &Post) -> Self {
-        Self::with(post, post.caption.clone(), post.url.clone())
-    }
-
-    fn with(post: &Post, caption: String, url: Option<String>) -> Self {
+    fn from_post(post: Post) -> Self {
         Self {
             posted_at: post.posted_at,
             format: post.format.as_str().to_owned(),
@@ -70,11 +60,11 @@ impl Content {
             shares: post.shares.map(to_i64),
             saves: post.saves.map(to_i64),
             views: post.views.map(to_i64),
-            caption,
+            caption: post.caption,
             hashtags: post.hashtags.join(" "),
             mentions: post.mentions.join(" "),
             paid_partnership: post.paid_partnership,
-            url,
+            url: post.url,
         }
     }
 }
@@ -134,17 +124,7 @@ impl PreparedPosts {
 /// The writers' own copy of borrowed posts.
 impl From<&[(Platform, Handle, Post, DateTime<Utc>)]> for PreparedPosts {
     fn from(posts: &[(Platform, Handle, Post, DateTime<Utc>)]) -> Self {
-        Self(
-            posts
-                .iter()
-                .map(|(platform, handle, post, observed_at)| Input {
-                    key: (*platform, handle.clone()),
-                    external_id: post.external_id.clone(),
-                    content: Content::of(post),
-                    observed_at: *observed_at,
-                })
-                .collect(),
-        )
+        Self::new(posts.to_vec())
     }
 }
 
@@ -1330,7 +1310,7 @@ pub(crate) mod tests {
         Input {
             key: (Platform::Instagram, Handle::parse("a").expect("handle")),
             external_id: id.to_owned(),
-            content: Content::of(&post),
+            content: Content::from_post(post),
             observed_at: at(observed_day),
         }
     }
